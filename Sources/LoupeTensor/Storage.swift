@@ -5,8 +5,9 @@ import Foundation
 /// Tensors are immutable values: once a tensor is returned its storage is never written again, which is what
 /// lets `reshape` share storage and the language's notebooks trust their dependency graph.
 public final class Storage: @unchecked Sendable {
-    /// 2^34 floats = 64 GiB: anything larger is a mistake on these machines, refused before malloc.
-    public static let maxElements = 1 << 34
+    /// The largest tensor Loupe will allocate: as many floats as fit in physical memory. Anything larger would
+    /// be killed by the kernel's OOM killer part-way through (Linux overcommits), so it is refused up front.
+    public static let maxElements = Int(Swift.min(ProcessInfo.processInfo.physicalMemory / 4, 1 << 34))
 
     public let base: UnsafeMutablePointer<Float>
     public let count: Int

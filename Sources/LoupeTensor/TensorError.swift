@@ -1,3 +1,5 @@
+import Foundation
+
 /// Everything that can go wrong in a tensor operation because of its input.
 ///
 /// Every case carries the operation's name and the offending values, so that the message alone tells the user
@@ -31,8 +33,10 @@ public enum TensorError: Error, Equatable, CustomStringConvertible {
         case let .invalidArgument(op, message):
             return "\(op): \(message)"
         case let .allocationTooLarge(op, elements):
-            return "\(op): refusing to allocate \(elements) elements (\(elements / 1 << 28) GiB of float32); "
-                + "the limit is \(Storage.maxElements) elements"
+            let gib = Double(elements) * 4 / Double(1 << 30)
+            return "\(op): refusing to allocate \(elements) elements (\(String(format: "%.1f", gib)) GiB of float32); "
+                + "this machine's limit is \(Storage.maxElements) elements"
+
         case let .linalgFailed(op, info, message):
             return "\(op): \(message) (LAPACK info = \(info))"
         case let .blasUnavailable(message):
