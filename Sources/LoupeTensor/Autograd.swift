@@ -4,16 +4,51 @@
 /// closure that maps the gradient of the result to the gradients of its inputs. That closure is written beside
 /// the forward code of the operation (micrograd's layout), so the two can be read together.
 /// `record` does nothing unless grad mode is on and some input requires grad, so inference pays one branch.
+///
+/// A backward closure must not capture its own result strongly (result -> node -> closure -> result is a cycle
+/// that leaks the whole graph): capture `out.detached()`, which shares the data, instead.
 final class Node {
     let op: String
-    let inputs: [Tensor]
+    private(set) var inputs: [Tensor]
     /// Gradient of the output -> gradient of each input (nil where an input needs none).
-    let backward: (Tensor) throws -> [Tensor?]
+    private var rule: ((Tensor) throws -> [Tensor?])?
 
     init(op: String, inputs: [Tensor], backward: @escaping (Tensor) throws -> [Tensor?]) {
         self.op = op
         self.inputs = inputs
-        self.backward = backward
+        self.rule = backward
+    }
+
+    func backward(_ g: Tensor) throws -> [Tensor?] {
+        guard let rule else { throw TensorError.autograd("\(op): the graph was released") }
+        return try rule(g)
+    }
+
+    /// Releasing a long chain (tensor -> node -> input tensor -> node ...) would otherwise recurse once per op
+    /// and overflow the stack for deep graphs. Instead, the nodes of inputs that are about to die with this one
+    /// are unlinked here and released one at a time, each after its own inputs were unlinked the same way.
+    deinit {
+        rule = nil  // drops the closure's references first, so uniqueness below is exact
+        var pending: [Node] = []
+        Node.unlinkInputs(&inputs, into: &pending)
+        while let n = pending.popLast() {
+            n.rule = nil
+            Node.unlinkInputs(&n.inputs, into: &pending)
+            // `n` is released here with no inputs left: its own deinit does not recurse.
+        }
+    }
+
+    /// Moves the nodes of inputs referenced only by `inputs` (so about to be freed) onto `pending`.
+    private static func unlinkInputs(_ inputs: inout [Tensor], into pending: inout [Node]) {
+        // One reference per distinct input (x * x lists x twice), so that uniqueness can be tested.
+        var distinct: [Tensor] = []
+        for t in inputs where !distinct.contains(where: { $0 === t }) { distinct.append(t) }
+        inputs.removeAll()
+        for i in distinct.indices {
+            guard isKnownUniquelyReferenced(&distinct[i]), var n = distinct[i].node else { continue }
+            distinct[i].node = nil
+            if isKnownUniquelyReferenced(&n) { pending.append(n) }
+        }
     }
 }
 

@@ -45,6 +45,9 @@ extension Tensor {
         return Autograd.record(out, "layer_norm", inputs) { g in
             // xhat = (x - m) rstd;  dxhat = g * w
             // dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat));  dw = sum(g * xhat);  db = sum(g)
+            // Pointers are taken from the captured tensors here: `stats` is otherwise released when the forward
+            // returns, and its buffer freed before backward reads it.
+            let xp = x.dataPointer, sp = stats.dataPointer, wp = weight?.dataPointer
             let gx = try Tensor(uninitialized: x.shape, op: "layer_norm_backward")
             let gp = g.dataPointer, gxp = gx.dataPointer
             var dw = [Double](repeating: 0, count: weight == nil ? 0 : d)
@@ -96,6 +99,8 @@ extension Tensor {
         }
         return Autograd.record(out, "rms_norm", weight.map { [x, $0] } ?? [x]) { g in
             // y = x r w with r = (mean(x^2) + eps)^-1/2:  dx = r (g w) - x r^3 mean(g w x);  dw = sum(g x r)
+            // As in layer norm: keep `rstds` (and x, weight) alive through the closure, not through raw pointers.
+            let xp = x.dataPointer, rp = rstds.dataPointer, wp = weight?.dataPointer
             let gx = try Tensor(uninitialized: x.shape, op: "rms_norm_backward")
             let gp = g.dataPointer, gxp = gx.dataPointer
             var dw = [Double](repeating: 0, count: d)
