@@ -29,7 +29,7 @@ extension Tensor {
 
     public static func / (a: Tensor, b: Tensor) throws -> Tensor {
         let out = try binary(a, b, op: "div", { $0 / $1 }, { $0 / $1 })
-        return Autograd.record(out, "div", [a, b]) { g in
+        return Autograd.record(out, "div", [a, b]) { [out = out.detached()] g in
             // d(a/b)/da = 1/b; d(a/b)/db = -a/b^2 = -out/b
             [try (g / b).sumToShape(a.shape), try (-(g * out) / b).sumToShape(b.shape)]
         }
@@ -48,7 +48,7 @@ extension Tensor {
             for i in 0..<8 { r[i] = Foundation.pow(x[i], y[i]) }
             return r
         }, { Foundation.pow($0, $1) })
-        return Autograd.record(out, "pow", [a, b]) { g in
+        return Autograd.record(out, "pow", [a, b]) { [out = out.detached()] g in
             // d/da = b a^(b-1); d/db = a^b log a (only where a > 0; 0 elsewhere, as JAX does for a = 0)
             let ga = try g * b * a.pow(b - Tensor(scalar: 1))
             let safeLog = try Tensor.where(a > Tensor(scalar: 0), a.log(), Tensor(scalar: 0))
@@ -156,7 +156,7 @@ extension Tensor {
     public func exp() -> Tensor {
         let x = self
         let out = try! unary(op: "exp", cost: 8, vexp)
-        return Autograd.record(out, "exp", [x]) { g in [try g * out] }
+        return Autograd.record(out, "exp", [x]) { [out = out.detached()] g in [try g * out] }
     }
 
     public func log() -> Tensor {
@@ -182,26 +182,26 @@ extension Tensor {
     public func sqrt() -> Tensor {
         let x = self
         let out = try! unary(op: "sqrt", cost: 2) { $0.squareRoot() }
-        return Autograd.record(out, "sqrt", [x]) { g in [try g * 0.5 / out] }
+        return Autograd.record(out, "sqrt", [x]) { [out = out.detached()] g in [try g * 0.5 / out] }
     }
 
     /// 1 / sqrt(x), exactly rounded through a true division (not the 12-bit hardware estimate).
     public func rsqrt() -> Tensor {
         let x = self
         let out = try! unary(op: "rsqrt", cost: 2) { 1 / $0.squareRoot() }
-        return Autograd.record(out, "rsqrt", [x]) { g in [try g * -0.5 * out * out * out] }
+        return Autograd.record(out, "rsqrt", [x]) { [out = out.detached()] g in [try g * -0.5 * out * out * out] }
     }
 
     public func tanh() -> Tensor {
         let x = self
         let out = try! unary(op: "tanh", cost: 10, vtanh)
-        return Autograd.record(out, "tanh", [x]) { g in [try g * (1 - out * out)] }
+        return Autograd.record(out, "tanh", [x]) { [out = out.detached()] g in [try g * (1 - out * out)] }
     }
 
     public func sigmoid() -> Tensor {
         let x = self
         let out = try! unary(op: "sigmoid", cost: 10, vsigmoid)
-        return Autograd.record(out, "sigmoid", [x]) { g in [try g * out * (1 - out)] }
+        return Autograd.record(out, "sigmoid", [x]) { [out = out.detached()] g in [try g * out * (1 - out)] }
     }
 
     /// x * sigmoid(x) (SwiGLU's gate).

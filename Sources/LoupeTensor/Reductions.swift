@@ -186,7 +186,7 @@ extension Tensor {
                 return greater ? Swift.max(parts[0], parts[1]) : Swift.min(parts[0], parts[1])
             },
             columns: { p, r, inner, o in Tensor.extremumColumns(p, r, inner, o, greater: greater) })
-        return Autograd.record(out, op, [x]) { g in
+        return Autograd.record(out, op, [x]) { [out = out.detached()] g in
             // The gradient is shared equally among tied extrema (as JAX does).
             let mask = try x == out.reshape(plan.keptShape)
             let ties = try mask.sum(axes: axes, keepDims: true)

@@ -75,7 +75,7 @@ extension Tensor {
     public func softmax(axis: Int = -1) throws -> Tensor {
         let x = self
         let out = try Autograd.noGrad { try x.alongAxis(axis, op: "softmax", cost: 12, Tensor.softmaxRow) }
-        return Autograd.record(out, "softmax", [x]) { g in
+        return Autograd.record(out, "softmax", [x]) { [out = out.detached()] g in
             // dx = y * (g - sum(g * y))
             [try out * (g - (g * out).sum(axis: axis, keepDims: true))]
         }
@@ -85,7 +85,7 @@ extension Tensor {
     public func logSoftmax(axis: Int = -1) throws -> Tensor {
         let x = self
         let out = try Autograd.noGrad { try x.alongAxis(axis, op: "log_softmax", cost: 12, Tensor.logSoftmaxRow) }
-        return Autograd.record(out, "log_softmax", [x]) { g in
+        return Autograd.record(out, "log_softmax", [x]) { [out = out.detached()] g in
             // dx = g - softmax(x) * sum(g)
             [try g - out.exp() * g.sum(axis: axis, keepDims: true)]
         }
