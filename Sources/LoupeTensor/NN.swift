@@ -174,7 +174,8 @@ extension Tensor {
                 for b in 0..<(scores.count / Swift.max(tq * tk, 1)) {
                     for i in 0..<tq where i + offset + 1 < tk {
                         let row = p + (b * tq + i) * tk
-                        for j in (i + offset + 1)..<tk { row[j] = -.infinity }
+                        // Tq > Tk: the first Tq - Tk queries see no key at all (start clamped to the row).
+                        for j in Swift.max(0, i + offset + 1)..<tk { row[j] = -.infinity }
                     }
                 }
             }

@@ -628,6 +628,22 @@ final class GradientTests: XCTestCase {
         }
     }
 
+    func testAttentionCausalMoreQueriesThanKeys() throws {
+        // Tq > Tk with the end-aligned causal mask: the last query sees every key, the earliest see none (NaN, as
+        // a softmax over nothing). Masking one batch entry must not write into the previous one.
+        var r = G.RNG(30)
+        let q = G.rand([2, 4, 3], &r), k = G.rand([2, 2, 3], &r), v = G.rand([2, 2, 3], &r)
+        let causal = try Tensor.attention(q: q, k: k, v: v, causal: true).scalars
+        let full = try Tensor.attention(q: q, k: k, v: v).scalars
+        for b in 0..<2 {
+            for c in 0..<3 {
+                let i = (b * 4 + 3) * 3 + c
+                XCTAssertEqual(causal[i], full[i], accuracy: 1e-6, "batch \(b) last query")
+                XCTAssertTrue(causal[(b * 4 + 0) * 3 + c].isNaN, "batch \(b) first query sees no key")
+            }
+        }
+    }
+
     func testAttentionMatchesUnfusedComposition() throws {
         // The fused op against the same computation written with primitive ops (forward and gradients).
         var r = G.RNG(28)
