@@ -49,8 +49,8 @@ private func fill(like p: Tensor, _ body: @escaping (Int) -> Float) throws -> Te
     return t.requiringGrad()
 }
 
-/// Stochastic gradient descent with (optionally Nesterov) momentum and decoupled weight decay, as PyTorch's SGD:
-/// b = momentum * b + g;  p = p - lr * (nesterov ? g + momentum * b : b).
+/// Stochastic gradient descent with (optionally Nesterov) momentum and L2 weight decay, as PyTorch's SGD:
+/// g = g + wd * p;  b = momentum * b + g (b = g on the first step);  p = p - lr * (nesterov ? g + momentum * b : b).
 public final class SGD: Optimizer {
     public var lr: Float
     public let momentum: Float, weightDecay: Float, nesterov: Bool
