@@ -124,9 +124,18 @@ extension Tensor {
 
     /// `cond ? a : b` elementwise, broadcasting all three. `cond` is true where nonzero.
     public static func `where`(_ cond: Tensor, _ a: Tensor, _ b: Tensor) throws -> Tensor {
-        let shape = try Shape.broadcast(Shape.broadcast(cond.shape, a.shape, op: "where"), b.shape, op: "where")
-        let c = try cond.broadcast(to: shape), x = try a.broadcast(to: shape), y = try b.broadcast(to: shape)
+        let shape: [Int]
+        do { shape = try Shape.broadcast(Shape.broadcast(cond.shape, a.shape, op: "where"), b.shape, op: "where") } catch {
+            // Three shapes broadcast together exactly when each pair does: report a pair that does not, as the
+            // user wrote them (not the broadcast of the first two).
+            for (l, r) in [(cond.shape, a.shape), (cond.shape, b.shape), (a.shape, b.shape)] {
+                _ = try Shape.broadcast(l, r, op: "where")
+            }
+            throw error
+        }
+        // The output first, so that an oversized result is reported as where's (not as broadcast_to's).
         let out = try Tensor(uninitialized: shape, op: "where")
+        let c = try cond.broadcast(to: shape), x = try a.broadcast(to: shape), y = try b.broadcast(to: shape)
         let pc = c.dataPointer, px = x.dataPointer, py = y.dataPointer, po = out.dataPointer
         Parallel.forEach(out.count) { r in
             for i in r { po[i] = pc[i] != 0 ? px[i] : py[i] }
@@ -171,7 +180,8 @@ extension Tensor {
         let out = try! unary(op: "log1p", cost: 10) { x in
             let u = x + 1
             let d = u - 1
-            var r = vlog(u) * x / d
+            // x / d first: it is ~1, whereas log(u) * x overflows for x near FLT_MAX.
+            var r = vlog(u) * (x / d)
             r.replace(with: x, where: d .== 0)
             r.replace(with: vlog(u), where: u .== .infinity)
             return r
@@ -221,14 +231,17 @@ extension Tensor {
     }
 
     /// GELU. `approximate: true` is the tanh form used by GPT-2 and Gemma; false is the exact erf form.
+    ///
+    /// Both are evaluated in forms that keep full relative accuracy for negative x, where the textbook
+    /// `0.5 x (1 + tanh(u))` and `0.5 x (1 + erf(x / sqrt 2))` cancel to garbage (1 + t with t near -1).
     public func gelu(approximate: Bool = true) -> Tensor {
         let x = self
         let c: Float = 0.7978845608028654  // sqrt(2/pi)
         if approximate {
             let out = try! unary(op: "gelu", cost: 12) { (x: F8) -> F8 in
-                let inner: F8 = c * (x + 0.044715 * x * x * x)
-                let t: F8 = vtanh(inner)
-                return 0.5 * x * (1 + t)
+                // 0.5 (1 + tanh(u)) = sigmoid(2u) exactly; the sigmoid never subtracts nearly equal numbers.
+                let u2: F8 = (2 * c) * (x + 0.044715 * x * x * x)
+                return x * vsigmoid(u2)
             }
             return Autograd.record(out, "gelu", [x]) { g in
                 let d = try! x.unary(op: "gelu_grad", cost: 12) { (x: F8) -> F8 in
@@ -243,7 +256,8 @@ extension Tensor {
         }
         let out = try! unary(op: "gelu_erf", cost: 20) { x in
             var r = F8()
-            for i in 0..<8 { r[i] = 0.5 * x[i] * (1 + Foundation.erf(x[i] * 0.7071067811865476)) }
+            // 1 + erf(z) = erfc(-z), which stays accurate where erf(z) is near -1.
+            for i in 0..<8 { r[i] = 0.5 * x[i] * Foundation.erfc(-x[i] * 0.7071067811865476) }
             return r
         }
         return Autograd.record(out, "gelu_erf", [x]) { g in

@@ -34,11 +34,15 @@ extension Tensor {
         let ax = try Shape.axis(axis, rank: rank, op: op)
         var xs = shape; xs[ax] = 1
         var ishape = index.shape; ishape[ax] = 1
-        var outShape = try Shape.broadcast(xs, ishape, op: op)
+        var outShape: [Int]
+        do { outShape = try Shape.broadcast(xs, ishape, op: op) } catch {
+            throw TensorError.shapeMismatch(op: op, lhs: shape, rhs: index.shape)  // the shapes the user passed
+        }
         outShape[ax] = index.shape[ax]
         let n = shape[ax]
         let out = try Tensor(uninitialized: outShape, op: op)
-        let xStr = Shape.broadcastStrides(xs, to: outShape.enumerated().map { $0.offset == ax ? 1 : $0.element })
+        // x's own strides (0 where x has size 1 and the index broadcasts it); axis `ax` is addressed separately.
+        let xStr = Shape.broadcastStrides(shape, to: outShape)
         let iStr = Shape.broadcastStrides(index.shape, to: outShape)
         let oStr = Shape.strides(outShape)
         let axStride = strides[ax]
@@ -104,6 +108,10 @@ extension Tensor {
         guard rank == 2 else {
             throw TensorError.invalidArgument(op: "embedding", message: "table must be [vocab, d], got \(fmt(shape))")
         }
+        // Checked here so that a bad id is reported against embedding, the op the user called.
+        for id in ids.data where id < -shape[0] || id >= shape[0] {
+            throw TensorError.indexOutOfRange(op: "embedding", index: id, axis: 0, size: shape[0])
+        }
         let rows = try indexSelect(axis: 0, indices: ids.data)
         return try rows.reshape(ids.shape + [shape[1]])
     }
@@ -111,7 +119,7 @@ extension Tensor {
     /// One-hot rows: shape indices.shape + [classes].
     public static func oneHot(_ indices: IndexTensor, classes: Int) throws -> Tensor {
         guard classes > 0 else { throw TensorError.invalidArgument(op: "one_hot", message: "classes must be positive, got \(classes)") }
-        let out = try zeros(indices.shape + [classes])
+        let out = try filled(indices.shape + [classes], 0, op: "one_hot")
         for (k, i) in indices.data.enumerated() {
             guard i >= 0, i < classes else { throw TensorError.indexOutOfRange(op: "one_hot", index: i, axis: indices.rank, size: classes) }
             out.dataPointer[k * classes + i] = 1

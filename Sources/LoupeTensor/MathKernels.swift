@@ -13,11 +13,12 @@ func bits(_ x: F8) -> I8 { unsafeBitCast(x, to: I8.self) }
 @inline(__always)
 func float(_ x: I8) -> F8 { unsafeBitCast(x, to: F8.self) }
 
-/// e^x. Underflows to 0 below -87.3 (numpy returns subnormals down to -103.9; the difference is < 1.2e-38).
+/// e^x over the whole float range, as numpy computes it: results down to the smallest subnormal (x > -103.97)
+/// and up to FLT_MAX (x < 88.72); beyond those, 0 and inf.
 @inline(__always)
 func vexp(_ x0: F8) -> F8 {
-    let hi: Float = 88.3762626647949, lo: Float = -87.3365447504
-    let x = x0.clamped(lowerBound: F8(repeating: lo), upperBound: F8(repeating: hi))
+    // Clamping keeps n = round(x / ln 2) in [-150, 128]; e^-104 rounds to 0 and e^89 to inf by themselves.
+    let x = x0.clamped(lowerBound: F8(repeating: -104), upperBound: F8(repeating: 89))
     // n = round(x / ln 2); r = x - n ln 2 in two parts for accuracy.
     let t = x * 1.44269504088896341 + magicRound
     let n = t - magicRound
@@ -32,11 +33,11 @@ func vexp(_ x0: F8) -> F8 {
     p = p * r + 5.0000001201e-1
     let r2 = r * r
     let e = p * r2 + r + 1
-    // 2^n from the integer n held in t's low mantissa bits.
+    // 2^n from the integer n held in t's low mantissa bits, applied as 2^(n/2) * 2^(n - n/2): each factor is a
+    // normal float for every n in [-150, 128], so the product rounds once, to a subnormal or to inf as it should.
     let ni = bits(t) &- 0x4B40_0000
-    var y = e * float((ni &+ 127) &<< 23)
-    y.replace(with: 0, where: x0 .< lo)
-    y.replace(with: .infinity, where: x0 .> hi)
+    let n1 = ni &>> 1
+    var y = e * float((n1 &+ 127) &<< 23) * float((ni &- n1 &+ 127) &<< 23)
     y.replace(with: x0, where: x0 .!= x0)  // NaN stays NaN
     return y
 }
@@ -45,7 +46,7 @@ func vexp(_ x0: F8) -> F8 {
 @inline(__always)
 func vlog(_ x0: F8) -> F8 {
     // Subnormals are scaled up first so that the exponent extraction below sees a normal number.
-    let tiny = x0 .< 1.17549435e-38
+    let tiny = x0 .< Float.leastNormalMagnitude
     let xs = x0.replacing(with: x0 * 8_388_608.0, where: tiny)  // * 2^23
     let ib = bits(xs)
     var e = F8(((ib &>> 23) & 0xFF) &- 126)

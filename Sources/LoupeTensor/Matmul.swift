@@ -41,10 +41,17 @@ extension Tensor {
         }
         let out = try Tensor(uninitialized: batch + [m, n], op: op)
         let nb = batch.reduce(1, *)
+        // sgemm takes 32-bit sizes; a larger one would trap in the conversion, so it is refused here.
+        let int32 = Int(Int32.max)
+        guard out.count == 0 || Swift.max(m, n, k) <= int32 else {
+            throw TensorError.invalidArgument(
+                op: op, message: "matrix dimension \(Swift.max(m, n, k)) exceeds BLAS's limit of \(int32) "
+                    + "(shapes \(fmt(shapeA ?? a.shape)) and \(fmt(shapeB ?? b.shape)))")
+        }
         if out.count > 0 {
             if k == 0 {
                 out.dataPointer.initialize(repeating: 0, count: out.count)
-            } else if bBatch.reduce(1, *) == 1 && !ta && aBatch == batch {
+            } else if bBatch.reduce(1, *) == 1 && !ta && aBatch == batch && nb * m <= int32 {
                 // Shared right operand (x @ W): all batches are one tall GEMM.
                 BLAS.sgemm(transA: false, transB: tb, m: nb * m, n: n, k: k, a: a.dataPointer, lda: ac,
                            b: b.dataPointer, ldb: bc, c: out.dataPointer, ldc: n)

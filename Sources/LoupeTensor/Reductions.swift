@@ -122,9 +122,15 @@ extension Tensor {
     }
     public func sum(axis: Int, keepDims: Bool = false) throws -> Tensor { try sum(axes: [axis], keepDims: keepDims) }
 
+    /// How many elements each output of a reduction over `axes` combines (checks the axes). Unlike a
+    /// `ReductionPlan` it never copies the input.
+    func reducedCount(_ axes: [Int]?, op: String) throws -> Int {
+        try Shape.axes(axes, rank: rank, op: op).reduce(1) { $0 * shape[$1] }
+    }
+
     public func mean(axes: [Int]? = nil, keepDims: Bool = false) throws -> Tensor {
-        let plan = try ReductionPlan(self, axes: axes, op: "mean")
-        return try sum(axes: axes, keepDims: keepDims) / Float(plan.r)
+        let r = try reducedCount(axes, op: "mean")
+        return try sum(axes: axes, keepDims: keepDims) / Float(r)
     }
     public func mean(axis: Int, keepDims: Bool = false) throws -> Tensor { try mean(axes: [axis], keepDims: keepDims) }
 
@@ -234,9 +240,11 @@ extension Tensor {
 
     /// Variance with `ddof` delta degrees of freedom (numpy's default 0), computed in two passes for accuracy.
     public func variance(axes: [Int]? = nil, keepDims: Bool = false, ddof: Int = 0) throws -> Tensor {
-        let plan = try ReductionPlan(self, axes: axes, op: "var")
+        let r = try reducedCount(axes, op: "var")
         let centered = try self - mean(axes: axes, keepDims: true)
-        return try (centered * centered).sum(axes: axes, keepDims: keepDims) / Float(Swift.max(plan.r - ddof, 0))
+        // numpy divides by max(N - ddof, 0) (so ddof >= N gives inf or NaN); in Double, as ddof may be any Int.
+        let dof = Float(Swift.max(Double(r) - Double(ddof), 0))
+        return try (centered * centered).sum(axes: axes, keepDims: keepDims) / dof
     }
 
     public func std(axes: [Int]? = nil, keepDims: Bool = false, ddof: Int = 0) throws -> Tensor {
@@ -246,22 +254,34 @@ extension Tensor {
     /// log(sum(exp(x))) along axes, shifted by the maximum so it never overflows.
     public func logsumexp(axes: [Int]? = nil, keepDims: Bool = false) throws -> Tensor {
         let x = self
+        let ax = try Shape.axes(axes, rank: rank, op: "logsumexp")
+        let dropShape = shape.indices.filter { !ax.contains($0) }.map { shape[$0] }
+        if ax.contains(where: { shape[$0] == 0 }) {
+            // An empty sum is 0 and its log -inf (the max below has no identity and would throw).
+            var kept = shape
+            for a in ax { kept[a] = 1 }
+            return try Tensor.full(keepDims ? kept : dropShape, -.infinity)
+        }
         let m = try Autograd.noGrad { () -> Tensor in
             let mx = try x.max(axes: axes, keepDims: true)
             // An all -inf row would give -inf - -inf = NaN; shift by 0 there instead.
             return try Tensor.where(mx.isfinite(), mx, Tensor(scalar: 0))
         }
         let s = try (x - m).exp().sum(axes: axes, keepDims: true).log() + m
-        return keepDims ? s : try s.reshape(ReductionPlan(x, axes: axes, op: "logsumexp").dropShape)
+        return keepDims ? s : try s.reshape(dropShape)
     }
 
-    /// Vector norm along axes: p = 2 (default), 1, or .infinity.
+    /// Vector norm along axes, numpy's `ord` for vectors: p = 2 (default), 1, .infinity (max |x|),
+    /// -.infinity (min |x|), 0 (number of nonzeros), or any other p: (sum |x|^p)^(1/p).
     public func norm(p: Float = 2, axes: [Int]? = nil, keepDims: Bool = false) throws -> Tensor {
         switch p {
         case 2: return try (self * self).sum(axes: axes, keepDims: keepDims).sqrt()
         case 1: return try abs().sum(axes: axes, keepDims: keepDims)
         case .infinity: return try abs().max(axes: axes, keepDims: keepDims)
+        case -.infinity: return try abs().min(axes: axes, keepDims: keepDims)
+        case 0: return try Autograd.noGrad { try (self != Tensor(scalar: 0)).sum(axes: axes, keepDims: keepDims) }
         default:
+            guard !p.isNaN else { throw TensorError.invalidArgument(op: "norm", message: "p is NaN") }
             return try abs().pow(p).sum(axes: axes, keepDims: keepDims).pow(1 / p)
         }
     }

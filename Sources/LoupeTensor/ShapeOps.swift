@@ -76,7 +76,16 @@ extension Tensor {
             throw TensorError.invalidArgument(op: "reshape", message: "only one dimension can be -1 in \(fmt(newShape))")
         }
         if let u = unknown.first {
-            let known = s.enumerated().filter { $0.offset != u }.map(\.element).reduce(1, *)
+            // Checked product: a shape like [-1, 1 << 40, 1 << 40] must be refused, not overflow.
+            var known = 1
+            for (i, d) in s.enumerated() where i != u {
+                guard d >= 0 else {
+                    throw TensorError.invalidArgument(op: "reshape", message: "negative dimension \(d) in shape \(fmt(newShape))")
+                }
+                let (p, overflow) = known.multipliedReportingOverflow(by: d)
+                guard !overflow else { throw TensorError.shapeMismatch(op: "reshape", lhs: shape, rhs: newShape) }
+                known = p
+            }
             guard known > 0, count % known == 0 else {
                 throw TensorError.shapeMismatch(op: "reshape", lhs: shape, rhs: newShape)
             }
@@ -209,7 +218,8 @@ extension Tensor {
     /// Cuts along `axis` into pieces of the given sizes (which must add up to the dimension).
     public func split(sizes: [Int], axis: Int = 0) throws -> [Tensor] {
         let ax = try Shape.axis(axis, rank: rank, op: "split")
-        guard sizes.allSatisfy({ $0 >= 0 }), sizes.reduce(0, +) == shape[ax] else {
+        // Each size is in 0...shape[ax] before any is added, so the sum cannot overflow.
+        guard sizes.allSatisfy({ $0 >= 0 && $0 <= shape[ax] }), sizes.reduce(0, +) == shape[ax] else {
             throw TensorError.invalidArgument(op: "split", message: "sizes \(sizes) do not add up to \(shape[ax]) (axis \(ax) of \(fmt(shape)))")
         }
         var start = 0
@@ -225,7 +235,8 @@ extension Tensor {
     public func split(sections: Int, axis: Int = 0) throws -> [Tensor] {
         let ax = try Shape.axis(axis, rank: rank, op: "split")
         guard sections > 0, shape[ax] % sections == 0 else {
-            throw TensorError.invalidArgument(op: "split", message: "axis \(ax) of size \(shape[ax]) does not split into \(sections) equal parts")
+            throw TensorError.invalidArgument(
+                op: "split", message: "axis \(ax) of \(fmt(shape)) has size \(shape[ax]), which does not split into \(sections) equal parts")
         }
         return try split(sizes: Array(repeating: shape[ax] / sections, count: sections), axis: ax)
     }
@@ -281,7 +292,9 @@ extension Tensor {
                 guard step != 0 else { throw TensorError.invalidArgument(op: "slice", message: "slice step cannot be zero") }
                 let (start, len) = Tensor.sliceBounds(a, b, step, n)
                 offset += start * st[axis]
-                outShape.append(len); outStrides.append(step * st[axis]); axis += 1
+                // A step as large as Int.max is legal; with one element taken its stride is never used (and the
+                // product could overflow), with two or more |step| < n and the product is in range.
+                outShape.append(len); outStrides.append(len > 1 ? step * st[axis] : 0); axis += 1
             case .ellipsis:
                 break
             }
@@ -302,13 +315,15 @@ extension Tensor {
             if v < 0 { v += n }
             return Swift.min(Swift.max(v, lo), hi)
         }
+        // Lengths are written as (distance - 1) / |step| + 1 so that no step, up to Int.max or Int.min, overflows.
         if step > 0 {
             let s = clip(a, 0, lo: 0, hi: n), e = clip(b, n, lo: 0, hi: n)
-            return (s, e > s ? (e - s + step - 1) / step : 0)
+            return (s, e > s ? (e - s - 1) / step + 1 : 0)
         }
         let s = clip(a, n - 1, lo: -1, hi: n - 1), e = clip(b, -1, lo: -1, hi: n - 1)
         // A given negative stop that is still negative after adding n means "before the start": -1.
-        return (s, s > e ? (s - e - step - 1) / -step : 0)
+        let magnitude = step == .min ? .max : -step
+        return (s, s > e ? (s - e - 1) / magnitude + 1 : 0)
     }
 }
 

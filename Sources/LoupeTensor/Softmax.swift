@@ -62,13 +62,16 @@ extension Tensor {
         }
         var s = acc.sum()
         while i < n { s += vexp(F8(repeating: x[i] - m))[0]; i += 1 }
-        let shift = F8(repeating: m + vlog(F8(repeating: s))[0])
+        // (x - max) - log(sum), in that order: x - (max + log(sum)) would round max + log(sum) at max's scale
+        // first, losing the low bits of results near 0 when the row holds large values (e.g. logits ~1000).
+        let logSum = F8(repeating: vlog(F8(repeating: s))[0])
         i = 0
         while i + 8 <= n {
-            UnsafeMutableRawPointer(y + i).storeBytes(of: UnsafeRawPointer(x + i).loadUnaligned(as: F8.self) - shift, as: F8.self)
+            let v = UnsafeRawPointer(x + i).loadUnaligned(as: F8.self)
+            UnsafeMutableRawPointer(y + i).storeBytes(of: (v - mv) - logSum, as: F8.self)
             i += 8
         }
-        while i < n { y[i] = x[i] - shift[0]; i += 1 }
+        while i < n { y[i] = (x[i] - m) - logSum[0]; i += 1 }
     }
 
     /// exp(x) / sum(exp(x)) along `axis`.
