@@ -10,7 +10,9 @@ enum TensorFormatter {
             if x.isNaN { return "nan" }
             if x.isInfinite { return x < 0 ? "-inf" : "inf" }
             if x == x.rounded(), Swift.abs(x) < 1e7 { return String(format: "%.0f.", x) }
-            return String(format: "%.4g", x)
+            // The shortest decimal that reads back as the same float32, as numpy prints (1000000.5, 0.12345679):
+            // a fixed 4 significant digits would print different values identically.
+            return "\(x)"
         }
         func walk(_ d: Int, _ offset: Int) -> String {
             if d == t.rank { return number(values[offset]) }

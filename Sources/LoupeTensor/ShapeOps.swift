@@ -172,8 +172,13 @@ extension Tensor {
     public func expand(_ target: [Int]) throws -> Tensor {
         let pad = target.count - rank
         guard pad >= 0 else { throw TensorError.shapeMismatch(op: "expand", lhs: shape, rhs: target) }
+        if let i = target.prefix(pad).firstIndex(of: -1) {
+            throw TensorError.invalidArgument(op: "expand", message: "-1 at position \(i) of \(fmt(target)) is a new dimension, which has no size to keep")
+        }
         let t = target.enumerated().map { i, d in d == -1 && i >= pad ? shape[i - pad] : d }
-        return try broadcast(to: t)
+        do { return try broadcast(to: t) } catch TensorError.shapeMismatch {
+            throw TensorError.shapeMismatch(op: "expand", lhs: shape, rhs: target)  // as the user wrote it
+        }
     }
 }
 

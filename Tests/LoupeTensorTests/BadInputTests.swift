@@ -67,7 +67,9 @@ final class BadInputTests: XCTestCase {
         expectError(["reshape", "-1"]) { try x.reshape([-1, -1]) }
         expectError(["broadcast_to", "(3,)", "(4, 2)"]) { try t([3]).broadcast(to: [4, 2]) }
         expectError(["broadcast_to", "(3,)", "(1,)"]) { try t([3]).broadcast(to: [1]) }
-        expectError(["expand"]) { try x.expand([4]) }
+        expectError(["expand", "(2, 3, 4)", "(4,)"]) { try x.expand([4]) }
+        expectError(["expand", "(3, 1)", "(4, -1)"]) { try t([3, 1]).expand([4, -1]) }
+        expectError(["expand", "-1", "new dimension"]) { try t([3, 1]).expand([-1, 3, 2]) }
         expectError(["concat", "(2, 3)", "(3, 2)"]) { try Tensor.concat([t([2, 3]), t([3, 2])], axis: 0) }
         expectError(["stack", "(2, 3)", "(2, 2)"]) { try Tensor.stack([t([2, 3]), t([2, 2])]) }
         expectError(["matmul", "(3, 4)", "(5, 2)"]) { try t([3, 4]).matmul(t([5, 2])) }
@@ -223,6 +225,18 @@ final class BadInputTests: XCTestCase {
         expectError(["item", "(3,)", "3 elements"]) { try x.item() }
         expectError(["value", "2 entries", "rank 1"]) { try x.value(at: [0, 0]) }
         expectError(["norm", "NaN"]) { try x.norm(p: .nan) }
+    }
+
+    func testNestedListsMustBeRectangularNumbers() throws {
+        XCTAssertEqual(try Tensor.from(nested: [[1, 2], [3, 4]]).shape, [2, 2])
+        XCTAssertEqual(try Tensor.from(nested: [[1.5, 2], [3, 4]] as [[Double]]).scalars, [1.5, 2, 3, 4])
+        XCTAssertEqual(try Tensor.from(nested: [true, false]).scalars, [1, 0])
+        XCTAssertEqual(try Tensor.from(nested: [[Int]]()).shape, [0])
+        XCTAssertEqual(try Tensor.from(nested: [[Int](), []]).shape, [2, 0])
+        XCTAssertEqual(try Tensor.from(nested: 2.5).shape, [])
+        expectError(["tensor", "ragged", "[1]", "expected 2"]) { try Tensor.from(nested: [[1, 2], [3]]) }
+        expectError(["tensor", "element at [1]", "not a number"]) { try Tensor.from(nested: [1, [2]] as [Any]) }
+        expectError(["tensor", "not a number", "x"]) { try Tensor.from(nested: [[1, 2], [3, "x"]] as [[Any]]) }
     }
 
     // MARK: - Every op's error message starts with the op's name

@@ -331,6 +331,22 @@ final class TensorOpsTests: XCTestCase {
         check(family: "matmul")
     }
 
+    /// Printing: numpy's spellings of special values, integers with a trailing dot, and no two different
+    /// float32 values printed alike.
+    func testFormat() throws {
+        XCTAssertEqual(Tensor(scalar: 2.5).description, "tensor(2.5, shape=())")
+        XCTAssertEqual(try Tensor([1, -0.0, .nan, .infinity, -.infinity, 0.125]).description,
+                       "tensor([1., -0., nan, inf, -inf, 0.125], shape=(6,))")
+        XCTAssertEqual(try Tensor([1_000_000.5, 1_000_000.4, 0.12345679, 1e-5, 3e20]).description,
+                       "tensor([1000000.5, 1000000.4, 0.12345679, 1e-05, 3e+20], shape=(5,))")
+        XCTAssertEqual(try Tensor.zeros([0]).description, "tensor([], shape=(0,))")
+        XCTAssertEqual(try Tensor.zeros([2, 0]).description, "tensor([[],\n        []], shape=(2, 0))")
+        XCTAssertEqual(try Tensor.arange(0, 6).reshape([2, 3]).description,
+                       "tensor([[0., 1., 2.],\n        [3., 4., 5.]], shape=(2, 3))")
+        let long = try Tensor.arange(0, 2000).description
+        XCTAssertEqual(long, "tensor([0., 1., 2., ..., 1997., 1998., 1999.], shape=(2000,))")
+    }
+
     // MARK: - Paths the small fixture cannot reach
 
     /// A deterministic sequence in [-2, 2) (the RNG under test elsewhere must not be relied on here).
