@@ -80,7 +80,8 @@ extension Tensor {
         let out = try Autograd.noGrad { try x.alongAxis(axis, op: "softmax", cost: 12, Tensor.softmaxRow) }
         return Autograd.record(out, "softmax", [x]) { [out = out.detached()] g in
             // dx = y * (g - sum(g * y))
-            [try out * (g - (g * out).sum(axis: axis, keepDims: true))]
+            // (a 0-d input is one row of one element: sum over all axes, since it has no axis -1)
+            [try out * (g - (g * out).sum(axes: x.rank == 0 ? nil : [axis], keepDims: true))]
         }
     }
 
@@ -90,7 +91,7 @@ extension Tensor {
         let out = try Autograd.noGrad { try x.alongAxis(axis, op: "log_softmax", cost: 12, Tensor.logSoftmaxRow) }
         return Autograd.record(out, "log_softmax", [x]) { [out = out.detached()] g in
             // dx = g - softmax(x) * sum(g)
-            [try g - out.exp() * g.sum(axis: axis, keepDims: true)]
+            [try g - out.exp() * g.sum(axes: x.rank == 0 ? nil : [axis], keepDims: true)]
         }
     }
 }

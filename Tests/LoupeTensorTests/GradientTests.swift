@@ -383,6 +383,28 @@ final class GradientTests: XCTestCase {
         G.check("logSoftmax 1-d", [v]) { try $0[0].logSoftmax() }
     }
 
+    func testSoftmaxLargeLogits() {
+        var r = G.RNG(31)
+        let big = try! G.rand([3, 5], &r, -2, 2) + 60
+        G.check("softmax large", [big]) { try $0[0].softmax(axis: -1) }
+        G.check("logSoftmax large", [big]) { try $0[0].logSoftmax(axis: 0) }
+    }
+
+    func testScalarInputs() {
+        // 0-d tensors through every op that accepts them.
+        let s = Tensor(scalar: 0.7)
+        G.check("scalar sum", [s]) { try $0[0].sum() }
+        G.check("scalar mean", [s]) { try $0[0].mean() }
+        G.check("scalar max", [s]) { try $0[0].max() }
+        G.check("scalar logsumexp", [s]) { try $0[0].logsumexp() }
+        G.check("scalar softmax", [s]) { try $0[0].softmax() * 3 }
+        G.check("scalar logSoftmax", [s]) { try $0[0].logSoftmax() }
+        G.check("scalar cumsum", [s]) { try $0[0].cumsum() }
+        G.check("scalar reshape", [s]) { try $0[0].reshape([1, 1]) }
+        G.check("scalar broadcast", [s]) { try $0[0].broadcast(to: [2, 3]) }
+        G.check("scalar exp*tanh", [s]) { try $0[0].exp() * $0[0].tanh() }
+    }
+
     // MARK: - Shape ops
 
     func testReshapeFamily() {
