@@ -808,6 +808,23 @@ final class GradientTests: XCTestCase {
         }
     }
 
+    func testZeroSizeTensorsBackpropagate() throws {
+        // Nothing to perturb, but backward must run and give correctly shaped (zero) gradients.
+        let e = try Tensor.zeros([0, 3]).requiringGrad()
+        let w = try Tensor(shape: [3], data: [1, 2, 3]).requiringGrad()
+        let y = try (e * w).sum(axis: 0) + e.mean() * 0 + Tensor.concat([e, w.reshape([1, 3])], axis: 0).sum(axis: 0)
+        try y.sum().backward()
+        XCTAssertEqual(e.grad?.shape, [0, 3])
+        XCTAssertEqual(w.grad?.scalars, [1, 1, 1])
+        let a = try Tensor.zeros([2, 0]).requiringGrad(), b = try Tensor.zeros([0, 3]).requiringGrad()
+        try a.matmul(b).sum().backward()
+        XCTAssertEqual(a.grad?.shape, [2, 0])
+        XCTAssertEqual(b.grad?.shape, [0, 3])
+        let s = try Tensor(shape: [4], data: [1, 2, 3, 4]).requiringGrad()
+        try (s.slice([.range(3, 1, 1)]).sum() + s.indexSelect(axis: 0, indices: []).sum() + s.sum()).backward()
+        XCTAssertEqual(s.grad?.scalars, [1, 1, 1, 1])
+    }
+
     func testWideFanOutAccumulates() throws {
         // One leaf feeding 1000 uses, plus a diamond: each path adds.
         let x = try Tensor(shape: [2], data: [0.5, -1]).requiringGrad()
