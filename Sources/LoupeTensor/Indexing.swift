@@ -168,7 +168,9 @@ extension Tensor {
         return try takeAlongAxis(argsort(axis: axis, descending: descending), axis: axis)
     }
 
-    /// The k largest (or smallest) values along `axis` and their indices, in sorted order.
+    /// The k largest (or smallest) values along `axis` and their indices, in sorted order; ties keep their
+    /// input order. NaN sorts last in both directions (as in `argsort`), so it is picked only when k leaves no
+    /// other choice.
     public func topk(_ k: Int, axis: Int = -1, largest: Bool = true) throws -> (values: Tensor, indices: IndexTensor) {
         let ax = try Shape.axis(axis, rank: rank, op: "topk")
         guard k >= 0, k <= shape[ax] else {

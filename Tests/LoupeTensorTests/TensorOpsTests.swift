@@ -347,6 +347,18 @@ final class TensorOpsTests: XCTestCase {
         XCTAssertEqual(long, "tensor([0., 1., 2., ..., 1997., 1998., 1999.], shape=(2000,))")
     }
 
+    /// topk's NaN convention (numpy has no topk): NaN sorts last whichever end is asked for.
+    func testTopkNaNSortsLast() throws {
+        let x = try Tensor([1, .nan, 3, 3, -2])
+        let (v, i) = try x.topk(3, largest: true)
+        XCTAssertEqual(v.scalars, [3, 3, 1])
+        XCTAssertEqual(i.data, [2, 3, 0])
+        let (w, j) = try x.topk(5, largest: true)
+        XCTAssertEqual(j.data, [2, 3, 0, 4, 1])
+        XCTAssertTrue(w.scalars[4].isNaN)
+        XCTAssertEqual(try x.topk(2, largest: false).indices.data, [4, 0])
+    }
+
     // MARK: - Paths the small fixture cannot reach
 
     /// A deterministic sequence in [-2, 2) (the RNG under test elsewhere must not be relied on here).
