@@ -1,19 +1,24 @@
 /// Shape arithmetic shared by every operation: element counts, strides, axes and broadcasting.
 public enum Shape {
     /// Product of the dimensions, checked for negative sizes and overflow.
+    ///
+    /// The nonzero dimensions must multiply to a size Loupe could allocate even when another dimension is 0:
+    /// strides and loop bounds are products of them, so `[0, 2^40, 2^40]` would overflow later (numpy refuses it too).
     public static func elementCount(_ shape: [Int], op: String) throws -> Int {
-        var n = 1
+        var nonzero = 1
+        var hasZero = false
         for d in shape {
             guard d >= 0 else {
                 throw TensorError.invalidArgument(op: op, message: "negative dimension \(d) in shape \(fmt(shape))")
             }
-            let (p, overflow) = n.multipliedReportingOverflow(by: d)
+            if d == 0 { hasZero = true; continue }
+            let (p, overflow) = nonzero.multipliedReportingOverflow(by: d)
             guard !overflow, p <= Storage.maxElements else {
                 throw TensorError.allocationTooLarge(op: op, elements: overflow ? Int.max : p)
             }
-            n = p
+            nonzero = p
         }
-        return n
+        return hasZero ? 0 : nonzero
     }
 
     public static func strides(_ shape: [Int]) -> [Int] {
