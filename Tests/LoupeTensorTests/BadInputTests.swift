@@ -161,6 +161,9 @@ final class BadInputTests: XCTestCase {
         XCTAssertTrue(isAllocationTooLarge(expectError(["broadcast_to"]) { try row.expand([1 << 30, -1]) }))
         XCTAssertTrue(isAllocationTooLarge(expectError(["tensor"]) { try Tensor(shape: huge, data: []) }))
         XCTAssertTrue(isAllocationTooLarge(expectError(["index_tensor"]) { try IndexTensor(shape: huge, data: []) }))
+        // A zero dimension does not excuse the others: their strides would still overflow.
+        XCTAssertTrue(isAllocationTooLarge(expectError(["zeros"]) { try Tensor.zeros([0, 1 << 40, 1 << 40]) }))
+        XCTAssertEqual(try Tensor.zeros([0, 1 << 10, 3]).shape, [0, 1024, 3])
     }
 
     func testNegativeDimensionsThrow() throws {
