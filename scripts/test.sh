@@ -5,4 +5,19 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 # Debug build (assertions on); the kernels still get AVX2 through -target-cpu in Package.swift.
 swift build --build-tests
-swift test --skip-build "$@"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+# All tests are XCTest; skip the empty Swift Testing pass so its "0 tests" line does not close the log.
+set +e
+swift test --skip-build --disable-swift-testing "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One plain closing line: N passed, N failed, N skipped.
+summary=$(grep -E "^[[:space:]]*Executed [0-9]+ tests?" "$log" | tail -1)
+total=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$summary")
+failed=$(sed -E 's/.*with ([0-9]+) failures?.*/\1/' <<<"$summary")
+skipped=$(grep -oE '[0-9]+ tests? skipped' <<<"$summary" | grep -oE '^[0-9]+' || echo 0)
+if [ -n "$total" ]; then
+    echo "$((total - failed - skipped)) passed, $failed failed, $skipped skipped"
+fi
+exit "$status"
