@@ -14,10 +14,9 @@ status=${PIPESTATUS[0]}
 set -e
 # One plain closing line: N passed, N failed, N skipped.
 summary=$(grep -E "^[[:space:]]*Executed [0-9]+ tests?" "$log" | tail -1)
-total=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$summary")
-failed=$(sed -E 's/.*with ([0-9]+) failures?.*/\1/' <<<"$summary")
-skipped=$(grep -oE '[0-9]+ tests? skipped' <<<"$summary" | grep -oE '^[0-9]+' || echo 0)
-if [ -n "$total" ]; then
+count() { grep -oE "[0-9]+ $1" <<<"$summary" | head -1 | grep -oE '^[0-9]+' || echo 0; }
+total=$(count 'tests?,'); failed=$(count 'failures?'); skipped=$(count 'tests? skipped')
+if [ -n "$summary" ]; then
     echo "$((total - failed - skipped)) passed, $failed failed, $skipped skipped"
 fi
 exit "$status"

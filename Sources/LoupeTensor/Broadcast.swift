@@ -117,7 +117,19 @@ extension Tensor {
         return out
     }
 
-    /// Elementwise kernel over one input.
+    /// Elementwise kernel over one input, specialised for a kernel type so that its 8-lane function is inlined
+    /// into the hot loop (a closure would be called once per 8 elements, through a context pointer).
+    @inline(__always)
+    func unary<K: UnaryKernel>(op: String, cost: Int = 1, _ k: K) throws -> Tensor {
+        let out = try Tensor(uninitialized: shape, op: op)
+        let src = dataPointer, dst = out.dataPointer
+        Parallel.forEach(count, cost: cost) { r in
+            mapF8(src + r.lowerBound, dst + r.lowerBound, r.count, k)
+        }
+        return out
+    }
+
+    /// Elementwise kernel over one input, for the rarely used ops that are written as closures.
     @inline(__always)
     func unary(op: String, cost: Int = 1, _ v: (F8) -> F8) throws -> Tensor {
         let out = try Tensor(uninitialized: shape, op: op)

@@ -137,23 +137,39 @@ extension Tensor {
     // MARK: max / min
 
     static func extremum(_ p: UnsafePointer<Float>, _ n: Int, greater: Bool) -> Float {
+        // Two copies of the loop, so the direction test is not inside it.
+        greater ? extremumLoop(p, n, true) : extremumLoop(p, n, false)
+    }
+
+    @inline(__always)
+    private static func extremumLoop(_ p: UnsafePointer<Float>, _ n: Int, _ greater: Bool) -> Float {
         if n == 0 { return greater ? -.infinity : .infinity }
-        var acc = F8(repeating: p[0])
-        var nan = SIMDMask<SIMD8<Int32>>(repeating: false)
+        var a0 = F8(repeating: p[0]), a1 = a0, a2 = a0, a3 = a0
+        // v - v is 0 for finite v and NaN for NaN or +-inf: a cheap float-only probe for NaN.
+        var probe = F8()
         var i = 0
-        // Hot loop: compare-and-blend; NaNs are tracked on the side so the blend stays branch-free.
-        while i + 8 <= n {
-            let v = UnsafeRawPointer(p + i).loadUnaligned(as: F8.self)
-            acc.replace(with: v, where: greater ? v .> acc : v .< acc)
-            nan = nan .| (v .!= v)
-            i += 8
+        @inline(__always) func pick(_ acc: F8, _ v: F8) -> F8 {
+            acc.replacing(with: v, where: greater ? v .> acc : v .< acc)
         }
-        if any(nan) { return .nan }
+        // Hot loop: four independent compare-and-blend chains, 32 floats per iteration.
+        while i + 32 <= n {
+            let raw = UnsafeRawPointer(p + i)
+            let v0 = raw.loadUnaligned(fromByteOffset: 0, as: F8.self), v1 = raw.loadUnaligned(fromByteOffset: 32, as: F8.self)
+            let v2 = raw.loadUnaligned(fromByteOffset: 64, as: F8.self), v3 = raw.loadUnaligned(fromByteOffset: 96, as: F8.self)
+            a0 = pick(a0, v0); a1 = pick(a1, v1); a2 = pick(a2, v2); a3 = pick(a3, v3)
+            probe += ((v0 - v0) + (v1 - v1)) + ((v2 - v2) + (v3 - v3))
+            i += 32
+        }
+        let acc = pick(pick(a0, a1), pick(a2, a3))
         var m = greater ? acc.max() : acc.min()
         while i < n {
             if p[i].isNaN { return .nan }
             if greater ? p[i] > m : p[i] < m { m = p[i] }
             i += 1
+        }
+        // The probe also fires on infinities; only then look for a real NaN.
+        if probe.sum().isNaN {
+            for j in 0..<n where p[j].isNaN { return .nan }
         }
         return m
     }
