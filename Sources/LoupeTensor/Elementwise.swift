@@ -170,7 +170,7 @@ extension Tensor {
 
     public func log() -> Tensor {
         let x = self
-        let out = try! unary(op: "log", cost: 8, vlog)
+        let out = try! unary(op: "log", cost: 8, LogKernel())
         return Autograd.record(out, "log", [x]) { g in [try g / x] }
     }
 
@@ -204,20 +204,20 @@ extension Tensor {
 
     public func tanh() -> Tensor {
         let x = self
-        let out = try! unary(op: "tanh", cost: 10, vtanh)
+        let out = try! unary(op: "tanh", cost: 10, TanhKernel())
         return Autograd.record(out, "tanh", [x]) { [out = out.detached()] g in [try g * (1 - out * out)] }
     }
 
     public func sigmoid() -> Tensor {
         let x = self
-        let out = try! unary(op: "sigmoid", cost: 10, vsigmoid)
+        let out = try! unary(op: "sigmoid", cost: 10, SigmoidKernel())
         return Autograd.record(out, "sigmoid", [x]) { [out = out.detached()] g in [try g * out * (1 - out)] }
     }
 
     /// x * sigmoid(x) (SwiGLU's gate).
     public func silu() -> Tensor {
         let x = self
-        let out = try! unary(op: "silu", cost: 10) { $0 * vsigmoid($0) }
+        let out = try! unary(op: "silu", cost: 10, SiluKernel())
         return Autograd.record(out, "silu", [x]) { g in
             let s = x.detached().sigmoid()
             return [try g * s * (1 + x * (1 - s))]
@@ -238,11 +238,7 @@ extension Tensor {
         let x = self
         let c: Float = 0.7978845608028654  // sqrt(2/pi)
         if approximate {
-            let out = try! unary(op: "gelu", cost: 12) { (x: F8) -> F8 in
-                // 0.5 (1 + tanh(u)) = sigmoid(2u) exactly; the sigmoid never subtracts nearly equal numbers.
-                let u2: F8 = (2 * c) * (x + 0.044715 * x * x * x)
-                return x * vsigmoid(u2)
-            }
+            let out = try! unary(op: "gelu", cost: 12, GeluTanhKernel())
             return Autograd.record(out, "gelu", [x]) { g in
                 let d = try! x.unary(op: "gelu_grad", cost: 12) { (x: F8) -> F8 in
                     let x2: F8 = x * x
