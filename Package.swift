@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "loupe", targets: ["loupe"]),
         .executable(name: "loupe-bench", targets: ["loupe-bench"]),
         .library(name: "LoupeTensor", targets: ["LoupeTensor"]),
+        .library(name: "LoupeLang", targets: ["LoupeLang"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -24,9 +25,17 @@ let package = Package(
         // OpenBLAS (BLAS + LAPACK), opened at run time so the core type can be chosen first.
         .target(name: "CBLAS", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "LoupeTensor", dependencies: ["CBLAS"], swiftSettings: kernelFlags),
+        // GNU readline for the REPL.
+        .systemLibrary(name: "CReadline", providers: [.apt(["libreadline-dev"])]),
+        // The language: lexer, parser, resolver, interpreter, values, errors, builtin registry.
+        .target(name: "LoupeLang", dependencies: ["LoupeTensor"], resources: [.copy("Resources/stdlib")],
+                swiftSettings: kernelFlags),
+        // Binds the Swift modules (tensors now; models and methods later) into the language.
+        .target(name: "LoupeLibrary", dependencies: ["LoupeLang", "LoupeTensor"], swiftSettings: kernelFlags),
         .executableTarget(
             name: "loupe",
-            dependencies: ["LoupeTensor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["LoupeTensor", "LoupeLang", "LoupeLibrary", "CReadline",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: kernelFlags),
         .executableTarget(
             name: "loupe-bench",
@@ -35,6 +44,9 @@ let package = Package(
         .testTarget(
             name: "LoupeTensorTests", dependencies: ["LoupeTensor"],
             resources: [.copy("Fixtures")], swiftSettings: kernelFlags),
+        .testTarget(
+            name: "LoupeLangTests", dependencies: ["LoupeLang", "LoupeLibrary"],
+            resources: [.copy("Corpus")], swiftSettings: kernelFlags),
     ],
     swiftLanguageModes: [.v5]
 )
