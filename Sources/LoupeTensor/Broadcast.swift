@@ -132,11 +132,6 @@ extension Tensor {
     /// Elementwise kernel over one input, for the rarely used ops that are written as closures.
     @inline(__always)
     func unary(op: String, cost: Int = 1, _ v: (F8) -> F8) throws -> Tensor {
-        let out = try Tensor(uninitialized: shape, op: op)
-        let src = dataPointer, dst = out.dataPointer
-        Parallel.forEach(count, cost: cost) { r in
-            mapF8(src + r.lowerBound, dst + r.lowerBound, r.count, v)
-        }
-        return out
+        try withoutActuallyEscaping(v) { try unary(op: op, cost: cost, ClosureKernel(f: $0)) }
     }
 }

@@ -146,7 +146,8 @@ struct GeluTanhKernel: UnaryKernel {
     }
 }
 
-/// `mapF8` specialised for a kernel type.
+/// Applies an 8-lane kernel to `n` floats from `src` into `dst`, the tail through a padded register so every
+/// element goes through the same code.
 @inline(__always)
 func mapF8<K: UnaryKernel>(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int, _ f: K) {
     var i = 0
@@ -164,21 +165,14 @@ func mapF8<K: UnaryKernel>(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePoin
     }
 }
 
-/// Applies an 8-lane function to `n` floats from `src` into `dst`, the tail through a padded register so every
-/// element goes through the same code.
+/// A closure as a kernel, for the ops not worth a type of their own (called once per 8 elements).
+struct ClosureKernel: UnaryKernel {
+    let f: (F8) -> F8
+    @inline(__always) func callAsFunction(_ x: F8) -> F8 { f(x) }
+}
+
+/// `mapF8` for a closure.
 @inline(__always)
 func mapF8(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int, _ f: (F8) -> F8) {
-    var i = 0
-    // Hot loop: unaligned 8-wide loads/stores; the compiler keeps the polynomial in registers.
-    while i + 8 <= n {
-        let v = UnsafeRawPointer(src + i).loadUnaligned(as: F8.self)
-        UnsafeMutableRawPointer(dst + i).storeBytes(of: f(v), as: F8.self)
-        i += 8
-    }
-    if i < n {
-        var v = F8(repeating: 0)
-        for j in 0..<(n - i) { v[j] = src[i + j] }
-        let r = f(v)
-        for j in 0..<(n - i) { dst[i + j] = r[j] }
-    }
+    withoutActuallyEscaping(f) { mapF8(src, dst, n, ClosureKernel(f: $0)) }
 }
