@@ -49,6 +49,8 @@ open class FunctionValue {
     public let parameters: [Parameter]
     /// Documentation shown by `:doc` (first line is the summary).
     public let doc: String
+    /// 1 for Loupe closures, so that calls can take the fast path without a dynamic cast.
+    final var kindTag: UInt8 = 0
 
     public init(name: String, parameters: [Parameter], doc: String) {
         self.name = name; self.parameters = parameters; self.doc = doc

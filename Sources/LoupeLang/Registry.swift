@@ -2,10 +2,24 @@
 /// type-checked from the declaration before `body` runs, so every built-in reports argument errors the same way.
 public final class Builtin: FunctionValue {
     public let body: (Arguments) throws -> Value
+    /// The parameters' names, computed once for `Arguments`.
+    let parameterNames: [String]
+    /// Takes any number of positional arguments (`print`); `values` holds them all.
+    let variadic: Bool
 
     public init(name: String, parameters: [Parameter], doc: String, body: @escaping (Arguments) throws -> Value) {
         self.body = body
+        self.parameterNames = parameters.map(\.name)
+        self.variadic = false
         super.init(name: name, parameters: parameters, doc: doc)
+    }
+
+    /// The language's own variadic built-ins (print) are made here, outside the registry.
+    init(variadic name: String, doc: String, body: @escaping (Arguments) throws -> Value) {
+        self.body = body
+        self.parameterNames = []
+        self.variadic = true
+        super.init(name: name, parameters: [], doc: doc)
     }
 }
 

@@ -1,0 +1,692 @@
+import LoupeTensor
+
+/// Turns the resolved syntax tree into Swift closures over frame slots ("closure compilation"). Measured against
+/// a tree walker this avoids re-dispatching on node types at run time; the hot cases (int arithmetic on locals,
+/// calls of 0-3 positional arguments, range loops, `+=` on strings and lists) get specialised closures.
+final class Compiler {
+    let m: Machine
+    unowned let interp: Interpreter
+    /// Slots of the function being compiled: locals first, then captured values.
+    private var localCount: Int
+    private var frameSize: Int
+
+    init(machine: Machine, interpreter: Interpreter, localCount: Int, captureCount: Int) {
+        m = machine
+        interp = interpreter
+        self.localCount = localCount
+        frameSize = localCount + captureCount
+    }
+
+    // MARK: Programs and blocks
+
+    func compileProgram(_ stmts: [Stmt]) -> Code {
+        compileStatements(stmts)
+    }
+
+    private func compileStatements(_ stmts: [Stmt]) -> Code {
+        var codes: [Code] = []
+        var i = 0
+        while i < stmts.count {
+            if let f = stmts[i] as? FnStmt, case .local = f.target {
+                var group: [FnStmt] = []
+                while i < stmts.count, let g = stmts[i] as? FnStmt, case .local = g.target { group.append(g); i += 1 }
+                codes.append(compileFnGroup(group))
+                continue
+            }
+            codes.append(compileStatement(stmts[i]))
+            i += 1
+        }
+        let st = m.st
+        switch codes.count {
+        case 0: return { _ in .nil }
+        case 1: return codes[0]
+        case 2:
+            let a = codes[0], b = codes[1]
+            return { fp in
+                _ = try a(fp)
+                if st.pointee.unwind != 0 { return .nil }
+                return try b(fp)
+            }
+        default:
+            let all = ContiguousArray(codes)
+            return { fp in
+                var last = Value.nil
+                for c in all {
+                    last = try c(fp)
+                    if st.pointee.unwind != 0 { return .nil }
+                }
+                return last
+            }
+        }
+    }
+
+    private func compileStatement(_ s: Stmt) -> Code {
+        switch s {
+        case let e as ExprStmt:
+            return compile(e.expr)
+        case let l as LetStmt:
+            let value = compile(l.value)
+            if case let .name(_, span) = l.pattern {
+                let store = storer(l.targets[0])
+                _ = span
+                return { fp in store(fp, try value(fp)); return .nil }
+            }
+            let bind = patternBinder(l.pattern, l.targets)
+            return { fp in try bind(fp, try value(fp)); return .nil }
+        case let a as AssignStmt:
+            return compileAssign(a)
+        case let f as FnStmt:
+            let make = compileFunction(f.function)
+            let store = storer(f.target)
+            return { fp in store(fp, try make(fp)); return .nil }
+        case let imp as ImportStmt:
+            let interp = self.interp
+            let path = imp.resolvedPath, bindings = imp.bindings.map { ($0.0, storer($0.1)) }, alias = imp.alias != nil
+            let span = imp.span, size = frameSize, st = m.st
+            return { fp in
+                let saved = st.pointee.top
+                st.pointee.top = fp + size
+                defer { st.pointee.top = saved }
+                let rec = try interp.importModule(path, span: span)
+                for (name, store) in bindings {
+                    store(fp, alias ? .record(rec) : (rec[name] ?? .nil))
+                }
+                return .nil
+            }
+        default:
+            return { _ in .nil }
+        }
+    }
+
+    /// Writes a value to where a name lives.
+    private func storer(_ ref: NameRef) -> (UnsafeMutablePointer<Value>, Value) -> Void {
+        switch ref {
+        case let .local(slot): return { fp, v in fp[slot] = v }
+        case let .capture(i): let slot = localCount + i; return { fp, v in fp[slot] = v }
+        case let .global(box): let p = box.p; return { _, v in p.pointee = v }
+        case .builtin, .unresolved: return { _, _ in }
+        }
+    }
+
+    /// Binds `[a, b]` / `{x, y}` patterns.
+    private func patternBinder(_ pattern: Pattern, _ targets: [NameRef]) -> (UnsafeMutablePointer<Value>, Value) throws -> Void {
+        let stores = targets.map(storer)
+        switch pattern {
+        case .name:
+            let s = stores[0]
+            return { fp, v in s(fp, v) }
+        case let .list(names, span):
+            let n = names.count
+            return { fp, v in
+                let items: [Value]
+                switch v {
+                case let .list(xs): items = xs
+                case let .range(r): items = (0..<r.count).map { .int(r[$0]) }
+                case let .string(s): items = s.map { .string(String($0)) }
+                default: throw LoupeError(.type, "cannot unpack a \(v.typeName) into [\(names.map(\.0).joined(separator: ", "))]", at: span)
+                }
+                guard items.count == n else {
+                    throw LoupeError(.value, "cannot unpack \(items.count) values into \(n) names", at: span)
+                }
+                for (i, s) in stores.enumerated() { s(fp, items[i]) }
+            }
+        case let .record(names, span):
+            return { fp, v in
+                guard case let .record(r) = v else {
+                    throw LoupeError(.type, "cannot unpack a \(v.typeName) into {\(names.map(\.0).joined(separator: ", "))}", at: span)
+                }
+                for (i, (name, nspan)) in names.enumerated() {
+                    guard let x = r[name] else {
+                        throw LoupeError(.index, "record has no field '\(name)'" + Indexing.suggestField(name, r.keys), at: nspan)
+                    }
+                    stores[i](fp, x)
+                }
+            }
+        }
+    }
+
+    private func compileAssign(_ a: AssignStmt) -> Code {
+        var op = a.op
+        var rhsExpr = a.value
+        // `x = x + e` is `x += e`, so that building a string or list in a loop appends in place.
+        if op == .set, let b = a.value as? BinaryExpr, b.op == .add, let n = b.lhs as? NameExpr, n.name == a.name {
+            op = .add
+            rhsExpr = b.rhs
+        }
+        let rhs = compile(rhsExpr)
+        let ptr: (UnsafeMutablePointer<Value>) -> UnsafeMutablePointer<Value>
+        switch a.target {
+        case let .local(slot): ptr = { fp in fp + slot }
+        case let .global(box): let p = box.p; ptr = { _ in p }
+        default: return { _ in .nil }
+        }
+        let span = a.opSpan
+        switch op {
+        case .set:
+            return { fp in ptr(fp).pointee = try rhs(fp); return .nil }
+        case .add:
+            return { fp in
+                let r = try rhs(fp)
+                let p = ptr(fp)
+                if case let .int(x) = p.pointee, case let .int(y) = r {
+                    let (s, o) = x.addingReportingOverflow(y)
+                    if o { throw Ops.overflow(.add, x, y, span) }
+                    p.pointee = .int(s)
+                    return .nil
+                }
+                // Take the value out of its slot so the string or array buffer is uniquely referenced and
+                // appending does not copy it.
+                var cur = p.move()
+                p.initialize(to: .nil)
+                if case var .string(s) = cur, case let .string(t) = r {
+                    cur = .nil
+                    s += t
+                    p.pointee = .string(s)
+                    return .nil
+                }
+                if case var .list(xs) = cur, case let .list(ys) = r {
+                    cur = .nil
+                    xs += ys
+                    p.pointee = .list(xs)
+                    return .nil
+                }
+                do { p.pointee = try Ops.add(cur, r, span) } catch { p.pointee = cur; throw error }
+                return .nil
+            }
+        case .sub, .mul, .div:
+            let bop: BinaryOp = op == .sub ? .sub : (op == .mul ? .mul : .div)
+            return { fp in
+                let r = try rhs(fp)
+                let p = ptr(fp)
+                p.pointee = try Ops.binary(bop, p.pointee, r, span)
+                return .nil
+            }
+        }
+    }
+
+    // MARK: Functions
+
+    /// Code that creates a closure for `f` in the current frame.
+    private func compileFunction(_ f: FunctionExpr) -> (UnsafeMutablePointer<Value>) throws -> Value {
+        let (proto, params, makeCaptures) = functionParts(f)
+        if !f.params.contains(where: { $0.defaultValue != nil }) {
+            let ps = f.params.map { Parameter($0.name) }
+            return { fp in .function(Closure(proto: proto, parameters: ps, captures: makeCaptures(fp))) }
+        }
+        return { fp in
+            let ps = try params(fp)
+            return .function(Closure(proto: proto, parameters: ps, captures: makeCaptures(fp)))
+        }
+    }
+
+    private typealias ParamMaker = (UnsafeMutablePointer<Value>) throws -> [Parameter]
+
+    /// The prototype (compiled once), code evaluating default values (empty if none), and capture copying.
+    private func functionParts(_ f: FunctionExpr) -> (FunctionProto, ParamMaker, (UnsafeMutablePointer<Value>) -> ContiguousArray<Value>) {
+        let proto = FunctionProto(name: f.name, paramCount: f.params.count, localCount: f.localCount,
+                                  captureCount: f.captureSourcesRefs.count, span: f.span)
+        let inner = Compiler(machine: m, interpreter: interp, localCount: f.localCount, captureCount: f.captureSourcesRefs.count)
+        proto.body = inner.compile(f.body)
+
+        var params: ParamMaker = { _ in [] }
+        if f.params.contains(where: { $0.defaultValue != nil }) {
+            let defaults: [(String, Code?)] = f.params.map { ($0.name, $0.defaultValue.map(compile)) }
+            params = { fp in try defaults.map { name, code in Parameter(name, default: try code.map { try $0(fp) }) } }
+        }
+        // Where each captured value comes from in this (the enclosing) frame.
+        enum Source { case slot(Int), box(GlobalBox) }
+        let sources: [Source] = f.captureSourcesRefs.map {
+            switch $0 {
+            case let .local(s): return .slot(s)
+            case let .capture(i): return .slot(localCount + i)
+            case let .global(b): return .box(b)
+            default: return .slot(0)
+            }
+        }
+        let make: (UnsafeMutablePointer<Value>) -> ContiguousArray<Value>
+        if sources.isEmpty {
+            make = { _ in [] }
+        } else {
+            make = { fp in
+                var out = ContiguousArray<Value>()
+                out.reserveCapacity(sources.count)
+                for s in sources {
+                    switch s {
+                    case let .slot(i): out.append(fp[i])
+                    case let .box(b): out.append(b.p.pointee)
+                    }
+                }
+                return out
+            }
+        }
+        return (proto, params, make)
+    }
+
+    /// Consecutive local `fn` declarations: create them all, then fill in captures, so they can call each other.
+    private func compileFnGroup(_ group: [FnStmt]) -> Code {
+        let parts = group.map { functionParts($0.function) }
+        let slots: [Int] = group.map { if case let .local(s) = $0.target { return s }; return 0 }
+        let plain = group.map { $0.function.params.map { Parameter($0.name) } }
+        let hasDefaults = group.map { $0.function.params.contains { $0.defaultValue != nil } }
+        return { fp in
+            var made: [Closure] = []
+            for (k, (proto, params, _)) in parts.enumerated() {
+                let ps = hasDefaults[k] ? try params(fp) : plain[k]
+                let c = Closure(proto: proto, parameters: ps, captures: [])
+                made.append(c)
+                fp[slots[k]] = .function(c)
+            }
+            for (k, c) in made.enumerated() { c.captures = parts[k].2(fp) }
+            return .nil
+        }
+    }
+
+    // MARK: Expressions
+
+    func compile(_ e: Expr) -> Code {
+        switch e {
+        case let n as IntLit: let v = Value.int(n.value); return { _ in v }
+        case let n as FloatLit: let v = Value.float(n.value); return { _ in v }
+        case let s as StringLit: let v = Value.string(s.value); return { _ in v }
+        case let b as BoolLit: let v = Value.bool(b.value); return { _ in v }
+        case is NilLit: return { _ in .nil }
+        case let n as NameExpr: return compileName(n)
+        case let f as FStringExpr: return compileFString(f)
+        case let l as ListExpr:
+            let items = l.items.map(compile)
+            return { fp in
+                var out: [Value] = []
+                out.reserveCapacity(items.count)
+                for c in items { out.append(try c(fp)) }
+                return .list(out)
+            }
+        case let r as RecordExpr:
+            let keys = r.keys, values = r.values.map(compile)
+            return { fp in .record(Record(keys: keys, values: try values.map { try $0(fp) })) }
+        case let u as UnaryExpr:
+            let x = compile(u.operand), span = u.span
+            switch u.op {
+            case .not: return { fp in .bool(!(try x(fp)).isTruthy) }
+            case .neg: return { fp in try Ops.negate(try x(fp), span) }
+            case .plus:
+                return { fp in
+                    let v = try x(fp)
+                    switch v {
+                    case .int, .float, .tensor: return v
+                    default: throw LoupeError(.type, "bad operand type for unary +: \(v.typeName)", at: span)
+                    }
+                }
+            }
+        case let b as BinaryExpr: return compileBinary(b)
+        case let l as LogicalExpr:
+            let a = compile(l.lhs), b = compile(l.rhs)
+            if l.isAnd { return { fp in let x = try a(fp); return x.isTruthy ? try b(fp) : x } }
+            return { fp in let x = try a(fp); return x.isTruthy ? x : try b(fp) }
+        case let r as RangeExpr:
+            let a = compile(r.start), b = compile(r.end), c = r.step.map(compile), span = r.span
+            return { fp in
+                let s = try Indexing.intIndex(try a(fp), "range start", span)
+                let e = try Indexing.intIndex(try b(fp), "range end", span)
+                let st = try c.map { try Indexing.intIndex(try $0(fp), "range step", span) } ?? 1
+                if st == 0 { throw LoupeError(.value, "range step cannot be zero", at: span) }
+                return .range(RangeValue(start: s, end: e, step: st))
+            }
+        case let c as CallExpr: return compileCall(c)
+        case let i as IndexExpr: return compileIndex(i)
+        case let mm as MemberExpr:
+            let t = compile(mm.target), name = mm.name, span = mm.span
+            return { fp in try Indexing.member(try t(fp), name, span) }
+        case let f as FunctionExpr:
+            return compileFunction(f)
+        case let b as BlockExpr:
+            return compileStatements(b.statements)
+        case let i as IfExpr:
+            let c = compile(i.cond), t = compile(i.then), o = i.otherwise.map(compile)
+            if let o { return { fp in try (try c(fp)).isTruthy ? t(fp) : o(fp) } }
+            return { fp in try (try c(fp)).isTruthy ? t(fp) : .nil }
+        case let w as WhileExpr:
+            let c = compile(w.cond), body = compile(w.body), st = m.st, span = w.span
+            return { fp in
+                while true {
+                    if loupeInterruptFlag != 0 { try Machine.checkInterrupt(span) }
+                    if !(try c(fp)).isTruthy { break }
+                    _ = try body(fp)
+                    let u = st.pointee.unwind
+                    if u != 0 {
+                        if u == unwindBreak { st.pointee.unwind = 0; break }
+                        if u == unwindContinue { st.pointee.unwind = 0; continue }
+                        return .nil
+                    }
+                }
+                return .nil
+            }
+        case let f as ForExpr: return compileFor(f)
+        case let t as TryExpr:
+            let body = compile(t.body), handler = compile(t.handler), store = storer(t.target), st = m.st
+            return { fp in
+                let depth = st.pointee.depth
+                do {
+                    return try body(fp)
+                } catch let e as LoupeError where e.kind != .interrupted && e.kind != .syntax && e.kind != .name {
+                    st.pointee.depth = depth
+                    store(fp, .error(ErrorValue(e)))
+                    return try handler(fp)
+                }
+            }
+        case is BreakExpr:
+            let st = m.st
+            return { _ in st.pointee.unwind = unwindBreak; return .nil }
+        case is ContinueExpr:
+            let st = m.st
+            return { _ in st.pointee.unwind = unwindContinue; return .nil }
+        case let r as ReturnExpr:
+            let st = m.st
+            let v = r.value.map(compile) ?? { _ in .nil }
+            return { fp in
+                let x = try v(fp)
+                st.pointee.ret = x
+                st.pointee.unwind = unwindReturn
+                return .nil
+            }
+        default:
+            let span = e.span
+            return { _ in throw LoupeError(.syntax, "cannot compile this expression", at: span) }
+        }
+    }
+
+    private func compileName(_ n: NameExpr) -> Code {
+        switch n.ref {
+        case let .local(slot): return { fp in fp[slot] }
+        case let .capture(i): let slot = localCount + i; return { fp in fp[slot] }
+        case let .global(box): let p = box.p; return { _ in p.pointee }
+        case let .builtin(v): return { _ in v }
+        case .unresolved:
+            let span = n.span, name = n.name
+            return { _ in throw LoupeError(.name, "undefined name '\(name)'", at: span) }
+        }
+    }
+
+    private func compileFString(_ f: FStringExpr) -> Code {
+        enum Piece { case text(String), value(Code, String?, SourceSpan) }
+        let pieces: [Piece] = f.parts.map {
+            switch $0 {
+            case let .text(s): return .text(s)
+            case let .expr(e, spec): return .value(compile(e), spec, e.span)
+            }
+        }
+        return { fp in
+            var out = ""
+            for p in pieces {
+                switch p {
+                case let .text(s): out += s
+                case let .value(c, spec, span):
+                    let v = try c(fp)
+                    if let spec, !spec.isEmpty { out += try FormatSpec.format(v, spec, span) } else { out += v.display }
+                }
+            }
+            return .string(out)
+        }
+    }
+
+    private func compileBinary(_ b: BinaryExpr) -> Code {
+        let op = b.op, span = b.opSpan
+        let l = compile(b.lhs)
+        // Literal right operands (n - 1, i < 10) are common in hot loops: skip evaluating them.
+        if let lit = b.rhs as? IntLit {
+            let y = lit.value, rv = Value.int(y)
+            switch op {
+            case .add:
+                return { fp in
+                    let a = try l(fp)
+                    if case let .int(x) = a {
+                        let (r, o) = x.addingReportingOverflow(y)
+                        if o { throw Ops.overflow(op, x, y, span) }
+                        return .int(r)
+                    }
+                    return try Ops.binary(op, a, rv, span)
+                }
+            case .sub:
+                return { fp in
+                    let a = try l(fp)
+                    if case let .int(x) = a {
+                        let (r, o) = x.subtractingReportingOverflow(y)
+                        if o { throw Ops.overflow(op, x, y, span) }
+                        return .int(r)
+                    }
+                    return try Ops.binary(op, a, rv, span)
+                }
+            case .lt, .le, .gt, .ge, .eq, .ne:
+                return { fp in
+                    let a = try l(fp)
+                    if case let .int(x) = a {
+                        switch op {
+                        case .lt: return .bool(x < y)
+                        case .le: return .bool(x <= y)
+                        case .gt: return .bool(x > y)
+                        case .ge: return .bool(x >= y)
+                        case .eq: return .bool(x == y)
+                        default: return .bool(x != y)
+                        }
+                    }
+                    return try Ops.binary(op, a, rv, span)
+                }
+            default: break
+            }
+        }
+        let r = compile(b.rhs)
+        switch op {
+        case .add:
+            return { fp in
+                let a = try l(fp), c = try r(fp)
+                if case let .int(x) = a, case let .int(y) = c {
+                    let (s, o) = x.addingReportingOverflow(y)
+                    if o { throw Ops.overflow(op, x, y, span) }
+                    return .int(s)
+                }
+                if case let .float(x) = a, case let .float(y) = c { return .float(x + y) }
+                return try Ops.binary(op, a, c, span)
+            }
+        case .sub:
+            return { fp in
+                let a = try l(fp), c = try r(fp)
+                if case let .int(x) = a, case let .int(y) = c {
+                    let (s, o) = x.subtractingReportingOverflow(y)
+                    if o { throw Ops.overflow(op, x, y, span) }
+                    return .int(s)
+                }
+                if case let .float(x) = a, case let .float(y) = c { return .float(x - y) }
+                return try Ops.binary(op, a, c, span)
+            }
+        case .mul:
+            return { fp in
+                let a = try l(fp), c = try r(fp)
+                if case let .int(x) = a, case let .int(y) = c {
+                    let (s, o) = x.multipliedReportingOverflow(by: y)
+                    if o { throw Ops.overflow(op, x, y, span) }
+                    return .int(s)
+                }
+                if case let .float(x) = a, case let .float(y) = c { return .float(x * y) }
+                return try Ops.binary(op, a, c, span)
+            }
+        case .lt, .le, .gt, .ge:
+            return { fp in
+                let a = try l(fp), c = try r(fp)
+                if case let .int(x) = a, case let .int(y) = c {
+                    switch op {
+                    case .lt: return .bool(x < y)
+                    case .le: return .bool(x <= y)
+                    case .gt: return .bool(x > y)
+                    default: return .bool(x >= y)
+                    }
+                }
+                return try Ops.binary(op, a, c, span)
+            }
+        default:
+            return { fp in try Ops.binary(op, try l(fp), try r(fp), span) }
+        }
+    }
+
+    private func compileIndex(_ i: IndexExpr) -> Code {
+        let t = compile(i.target), span = i.span
+        if i.subscripts.count == 1, case let .index(ie) = i.subscripts[0] {
+            let x = compile(ie)
+            return { fp in
+                let target = try t(fp), idx = try x(fp)
+                if case let .list(xs) = target, case let .int(k) = idx {
+                    let j = k < 0 ? k + xs.count : k
+                    if j >= 0 && j < xs.count { return xs[j] }
+                }
+                return try Indexing.index(target, [.index(idx)], span)
+            }
+        }
+        enum S { case index(Code), slice(Code?, Code?, Code?), ellipsis, newAxis }
+        let subs: [S] = i.subscripts.map {
+            switch $0 {
+            case let .index(e): return .index(compile(e))
+            case let .slice(a, b, c): return .slice(a.map(compile), b.map(compile), c.map(compile))
+            case .ellipsis: return .ellipsis
+            case .newAxis: return .newAxis
+            }
+        }
+        return { fp in
+            let target = try t(fp)
+            var vals: [SubscriptValue] = []
+            vals.reserveCapacity(subs.count)
+            for s in subs {
+                switch s {
+                case let .index(c): vals.append(.index(try c(fp)))
+                case let .slice(a, b, c):
+                    vals.append(.slice(try a?(fp) ?? .nil, try b?(fp) ?? .nil, try c?(fp) ?? .nil))
+                case .ellipsis: vals.append(.ellipsis)
+                case .newAxis: vals.append(.newAxis)
+                }
+            }
+            return try Indexing.index(target, vals, span)
+        }
+    }
+
+    private func compileFor(_ f: ForExpr) -> Code {
+        let iter = compile(f.iterable), body = compile(f.body), st = m.st, span = f.span
+        let bind = patternBinder(f.pattern, f.targets)
+        if case .name = f.pattern, case let .local(slot) = f.targets[0] {
+            return { fp in
+                let it = try iter(fp)
+                if case let .range(r) = it {
+                    let n = r.count
+                    var i = 0, v = r.start
+                    while i < n {
+                        if loupeInterruptFlag != 0 { try Machine.checkInterrupt(span) }
+                        fp[slot] = .int(v)
+                        _ = try body(fp)
+                        let u = st.pointee.unwind
+                        if u != 0 {
+                            if u == unwindBreak { st.pointee.unwind = 0; break }
+                            if u == unwindContinue { st.pointee.unwind = 0 } else { return .nil }
+                        }
+                        i += 1
+                        v &+= r.step
+                    }
+                    return .nil
+                }
+                try Indexing.iterate(it, span) { x in
+                    if loupeInterruptFlag != 0 { try Machine.checkInterrupt(span) }
+                    fp[slot] = x
+                    _ = try body(fp)
+                    let u = st.pointee.unwind
+                    if u != 0 {
+                        if u == unwindBreak { st.pointee.unwind = 0; return false }
+                        if u == unwindContinue { st.pointee.unwind = 0 } else { return false }
+                    }
+                    return true
+                }
+                return .nil
+            }
+        }
+        return { fp in
+            let it = try iter(fp)
+            try Indexing.iterate(it, span) { x in
+                if loupeInterruptFlag != 0 { try Machine.checkInterrupt(span) }
+                try bind(fp, x)
+                _ = try body(fp)
+                let u = st.pointee.unwind
+                if u != 0 {
+                    if u == unwindBreak { st.pointee.unwind = 0; return false }
+                    if u == unwindContinue { st.pointee.unwind = 0 } else { return false }
+                }
+                return true
+            }
+            return .nil
+        }
+    }
+
+    // MARK: Calls
+
+    private func compileCall(_ c: CallExpr) -> Code {
+        let span = c.span, size = frameSize, m = self.m
+        let callee = compile(c.callee)
+        let args = c.args.map(compile)
+        if !c.keywords.isEmpty {
+            let kws = c.keywords.map { ($0.name, compile($0.value)) }
+            return { fp in
+                let f = try callee(fp)
+                let a = try args.map { try $0(fp) }
+                let k = try kws.map { ($0.0, try $0.1(fp)) }
+                return try m.call(f, a, k, span: span, top: fp + size)
+            }
+        }
+        switch args.count {
+        case 0:
+            return { fp in
+                let f = try callee(fp)
+                let nfp = fp + size
+                if case let .function(fn) = f, fn.kindTag == 1 {
+                    let cl = unsafeDowncast(fn, to: Closure.self)
+                    if cl.proto.paramCount == 0 { return try m.invoke(cl, nfp, span) }
+                }
+                return try m.call(f, [], [], span: span, top: nfp)
+            }
+        case 1:
+            let a0 = args[0]
+            return { fp in
+                let f = try callee(fp)
+                let x = try a0(fp)
+                let nfp = fp + size
+                if case let .function(fn) = f, fn.kindTag == 1 {
+                    let cl = unsafeDowncast(fn, to: Closure.self)
+                    if cl.proto.paramCount == 1 { nfp[0] = x; return try m.invoke(cl, nfp, span) }
+                }
+                return try m.call(f, [x], [], span: span, top: nfp)
+            }
+        case 2:
+            let a0 = args[0], a1 = args[1]
+            return { fp in
+                let f = try callee(fp)
+                let x = try a0(fp), y = try a1(fp)
+                let nfp = fp + size
+                if case let .function(fn) = f, fn.kindTag == 1 {
+                    let cl = unsafeDowncast(fn, to: Closure.self)
+                    if cl.proto.paramCount == 2 { nfp[0] = x; nfp[1] = y; return try m.invoke(cl, nfp, span) }
+                }
+                return try m.call(f, [x, y], [], span: span, top: nfp)
+            }
+        case 3:
+            let a0 = args[0], a1 = args[1], a2 = args[2]
+            return { fp in
+                let f = try callee(fp)
+                let x = try a0(fp), y = try a1(fp), z = try a2(fp)
+                let nfp = fp + size
+                if case let .function(fn) = f, fn.kindTag == 1 {
+                    let cl = unsafeDowncast(fn, to: Closure.self)
+                    if cl.proto.paramCount == 3 { nfp[0] = x; nfp[1] = y; nfp[2] = z; return try m.invoke(cl, nfp, span) }
+                }
+                return try m.call(f, [x, y, z], [], span: span, top: nfp)
+            }
+        default:
+            return { fp in
+                let f = try callee(fp)
+                let a = try args.map { try $0(fp) }
+                return try m.call(f, a, [], span: span, top: fp + size)
+            }
+        }
+    }
+}

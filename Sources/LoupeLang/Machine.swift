@@ -1,0 +1,224 @@
+import LoupeTensor
+
+/// Compiled code: a Swift closure evaluated against a frame pointer. Locals live in slots of one contiguous value
+/// stack; a call puts the callee's frame right above the caller's (`fp + frameSize`), so calls allocate nothing.
+typealias Code = (UnsafeMutablePointer<Value>) throws -> Value
+
+/// Set from any thread (or a signal handler) to stop the running program at the next loop iteration or call.
+/// A plain Int32 store is async-signal-safe; the interpreter polls it.
+nonisolated(unsafe) var loupeInterruptFlag: Int32 = 0
+
+/// Mutable interpreter state, reached through a pointer so that hot paths pay no exclusivity checks.
+struct MachineState {
+    var depth = 0
+    var maxDepth = 10_000
+    /// Non-local exits in flight: 0 none, 1 break, 2 continue, 3 return (value in `ret`).
+    var unwind = 0
+    var ret: Value = .nil
+    /// Where code entered from Swift (API calls, built-ins calling back, imports) puts its frame.
+    var top: UnsafeMutablePointer<Value>
+}
+
+let unwindBreak = 1, unwindContinue = 2, unwindReturn = 3
+
+/// What a Loupe function is, independent of the values it captured.
+final class FunctionProto {
+    let name: String
+    let paramCount: Int
+    /// Slots for parameters and locals; captured values follow them.
+    let localCount: Int
+    let frameSize: Int
+    var body: Code = { _ in .nil }
+    let span: SourceSpan
+    init(name: String, paramCount: Int, localCount: Int, captureCount: Int, span: SourceSpan) {
+        self.name = name; self.paramCount = paramCount; self.localCount = localCount
+        self.frameSize = localCount + captureCount; self.span = span
+    }
+}
+
+/// A Loupe function value: its code and the values it captured when it was created.
+final class Closure: FunctionValue {
+    let proto: FunctionProto
+    var captures: ContiguousArray<Value>
+    init(proto: FunctionProto, parameters: [Parameter], captures: ContiguousArray<Value>) {
+        self.proto = proto
+        self.captures = captures
+        super.init(name: proto.name, parameters: parameters, doc: "")
+        kindTag = 1
+    }
+}
+
+final class Machine {
+    let st: UnsafeMutablePointer<MachineState>
+    let stack: UnsafeMutablePointer<Value>
+    let stackEnd: UnsafeMutablePointer<Value>
+    static let stackSlots = 1 << 20
+    /// The callback handed to built-ins (`Arguments.call`).
+    private(set) var hostCall: ((Value, [Value]) throws -> Value)!
+
+    init() {
+        stack = .allocate(capacity: Machine.stackSlots)
+        stack.initialize(repeating: .nil, count: Machine.stackSlots)
+        stackEnd = stack + Machine.stackSlots
+        st = .allocate(capacity: 1)
+        st.initialize(to: MachineState(top: stack))
+        hostCall = { [unowned self] f, args in try self.callFromHost(f, args, [], span: nil) }
+    }
+
+    deinit {
+        stack.deinitialize(count: Machine.stackSlots)
+        stack.deallocate()
+        st.deinitialize(count: 1)
+        st.deallocate()
+    }
+
+    @inline(__always) static func checkInterrupt(_ span: SourceSpan) throws {
+        if loupeInterruptFlag != 0 {
+            loupeInterruptFlag = 0
+            throw LoupeError(.interrupted, "interrupted", at: span)
+        }
+    }
+
+    /// Runs closure `c` whose arguments are already in `nfp[0..<paramCount]`.
+    @inline(__always)
+    func invoke(_ c: Closure, _ nfp: UnsafeMutablePointer<Value>, _ span: SourceSpan) throws -> Value {
+        let s = st
+        let p = c.proto
+        if s.pointee.depth >= s.pointee.maxDepth || nfp + p.frameSize > stackEnd || loupeInterruptFlag != 0 {
+            for k in 0..<p.paramCount { nfp[k] = .nil }
+            try Machine.checkInterrupt(span)
+            throw LoupeError(.stackOverflow, "stack overflow at depth \(s.pointee.depth)", at: span)
+        }
+        s.pointee.depth += 1
+        defer {
+            var k = 0
+            while k < p.frameSize { nfp[k] = .nil; k += 1 }
+            s.pointee.depth -= 1
+        }
+        if !c.captures.isEmpty {
+            var i = p.localCount
+            for v in c.captures { nfp[i] = v; i += 1 }
+        }
+        do {
+            let r = try p.body(nfp)
+            if s.pointee.unwind == unwindReturn {
+                s.pointee.unwind = 0
+                let v = s.pointee.ret
+                s.pointee.ret = .nil
+                return v
+            }
+            return r
+        } catch var e as LoupeError {
+            if e.trace.count < 20 { e.trace.append("in \(p.name) called at \(span.description)") }
+            throw e
+        }
+    }
+
+    /// Calls any function value with positional and keyword arguments, its frame at `top`.
+    func call(_ f: Value, _ args: [Value], _ keywords: [(String, Value)], span: SourceSpan,
+              top: UnsafeMutablePointer<Value>) throws -> Value {
+        guard case let .function(fn) = f else {
+            throw LoupeError(.type, "a \(f.typeName) is not callable", at: span)
+        }
+        if fn.kindTag == 1 {
+            let c = unsafeDowncast(fn, to: Closure.self)
+            if keywords.isEmpty && args.count == c.proto.paramCount {
+                for (i, v) in args.enumerated() { top[i] = v }
+            } else {
+                let vals = try Binder.bind(fn, args, keywords, span: span)
+                for (i, v) in vals.enumerated() { top[i] = v }
+            }
+            return try invoke(c, top, span)
+        }
+        if let b = fn as? Builtin { return try callBuiltin(b, args, keywords, span: span, top: top) }
+        throw LoupeError(.type, "\(fn.name) cannot be called", at: span)
+    }
+
+    func callBuiltin(_ b: Builtin, _ args: [Value], _ keywords: [(String, Value)], span: SourceSpan,
+                     top: UnsafeMutablePointer<Value>) throws -> Value {
+        let vals = b.variadic ? try Binder.variadic(b, args, keywords, span: span) : try Binder.bind(b, args, keywords, span: span)
+        let saved = st.pointee.top
+        st.pointee.top = top
+        defer { st.pointee.top = saved }
+        do {
+            return try b.body(Arguments(function: b.name, names: b.parameterNames, values: vals, span: span, call: hostCall))
+        } catch {
+            throw Ops.tensorError(error, span)
+        }
+    }
+
+    /// Entry from Swift: API calls and built-ins calling back into Loupe code.
+    func callFromHost(_ f: Value, _ args: [Value], _ keywords: [(String, Value)], span: SourceSpan?) throws -> Value {
+        let top = st.pointee.top
+        defer { st.pointee.top = top }
+        let sp = span ?? SourceSpan(file: "<host>", line: 0, column: 0)
+        return try call(f, args, keywords, span: sp, top: top)
+    }
+}
+
+/// Matches call arguments to parameters, with the errors the spec asks for (naming the function and parameter).
+enum Binder {
+    static func bind(_ fn: FunctionValue, _ args: [Value], _ keywords: [(String, Value)], span: SourceSpan) throws -> [Value] {
+        let params = fn.parameters
+        var out = [Value?](repeating: nil, count: params.count)
+        let positional = params.prefix { !$0.keywordOnly }.count
+        if args.count > positional {
+            let what = positional == 1 ? "1 argument" : "\(positional) arguments"
+            let extra = params.count > positional ? " positionally" : ""
+            throw LoupeError(.type, "\(fn.name): takes \(what)\(extra), got \(args.count)", at: span)
+        }
+        for (i, v) in args.enumerated() { out[i] = v }
+        for (k, v) in keywords {
+            guard let i = params.firstIndex(where: { $0.name == k }) else {
+                let hint = Suggest.nearest(k, in: Set(params.map(\.name))).map { " (did you mean '\($0)'?)" } ?? ""
+                throw LoupeError(.type, "\(fn.name): unknown argument '\(k)'\(hint)", at: span)
+            }
+            if out[i] != nil { throw LoupeError(.type, "\(fn.name): argument '\(k)' given twice", at: span) }
+            out[i] = v
+        }
+        var result: [Value] = []
+        result.reserveCapacity(params.count)
+        let typed = fn is Builtin
+        for (i, p) in params.enumerated() {
+            guard let v = out[i] ?? p.defaultValue else {
+                throw LoupeError(.type, "\(fn.name): missing argument '\(p.name)'", at: span)
+            }
+            if typed, let t = p.type, out[i] != nil {
+                guard let c = convert(v, to: t) else {
+                    throw LoupeError(.type, "\(fn.name): argument '\(p.name)' must be \(t), got \(v.typeName)", at: span)
+                }
+                result.append(c)
+            } else {
+                result.append(v)
+            }
+        }
+        return result
+    }
+
+    static func variadic(_ b: Builtin, _ args: [Value], _ keywords: [(String, Value)], span: SourceSpan) throws -> [Value] {
+        if let (k, _) = keywords.first { throw LoupeError(.type, "\(b.name): unknown argument '\(k)'", at: span) }
+        return args
+    }
+
+    /// The value as the declared type wants it (ints widen to floats, ranges become lists), or nil if it is not one.
+    static func convert(_ v: Value, to t: ValueType) -> Value? {
+        switch (t, v) {
+        case (.any, _): return v
+        case (.bool, .bool), (.int, .int), (.float, .float), (.string, .string), (.list, .list), (.record, .record),
+             (.tensor, .tensor), (.function, .function):
+            return v
+        case let (.float, .int(i)): return .float(Double(i))
+        case (.number, .int), (.number, .float): return v
+        case let (.list, .range(r)): return .list((0..<r.count).map { .int(r[$0]) })
+        case let (.object(name), .object(o)): return o.typeName == name ? v : nil
+        case (.tensorLike, .tensor), (.tensorLike, .list), (.tensorLike, .int), (.tensorLike, .float): return v
+        case let (.tensorLike, .range(r)): return .list((0..<r.count).map { .int(r[$0]) })
+        case (.optional, .nil): return v
+        case let (.optional(inner), _): return convert(v, to: inner)
+        case let (.oneOf(ts), _):
+            for t in ts { if let c = convert(v, to: t) { return c } }
+            return nil
+        default: return nil
+        }
+    }
+}
