@@ -39,7 +39,8 @@ let package = Package(
             swiftSettings: kernelFlags),
         .executableTarget(
             name: "loupe-bench",
-            dependencies: ["LoupeTensor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["LoupeTensor", "LoupeLang", "LoupeLibrary",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: kernelFlags),
         .testTarget(
             name: "LoupeTensorTests", dependencies: ["LoupeTensor"],

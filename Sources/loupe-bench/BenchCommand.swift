@@ -14,12 +14,12 @@ struct BenchCommand: ParsableCommand {
             medians of alternating repetitions (Loupe, pause, peer, pause, ...) after warm-up; a repetition of a fast case \
             is a ~0.1 s batch of calls timed one by one. A peer that cannot run prints \
             peer=missing. Environment: LOUPE_BENCH_PYTHON (default python3) runs the Python peers; LOUPE_BENCH_PEERS \
-            overrides the folder of the peer scripts (default bench/peers). Suites: tensor (implemented); interp, \
+            overrides the folder of the peer scripts (default bench/peers). Suites: tensor, interp (implemented); \
             notebook, model (not yet).
             """)
 
-    static let implemented = ["tensor"]
-    static let planned = ["interp", "notebook", "model"]
+    static let implemented = ["tensor", "interp"]
+    static let planned = ["notebook", "model"]
 
     @Argument(help: "Suites to run (tensor, interp, notebook, model). Default: every implemented suite.")
     var suites: [String] = []
@@ -64,6 +64,7 @@ struct BenchCommand: ParsableCommand {
             let all: [BenchCase]
             switch s {
             case "tensor": all = TensorSuite.cases
+            case "interp": all = InterpSuite.cases
             default: all = []
             }
             for c in all where filters.isEmpty || filters.contains(where: { "\(s)/\(c.name)".contains($0) }) {
@@ -86,18 +87,25 @@ struct BenchCommand: ParsableCommand {
 
         let env = ProcessInfo.processInfo.environment
         let python = env["LOUPE_BENCH_PYTHON"].flatMap { $0.isEmpty ? nil : $0 } ?? "python3"
-        let peer = PythonPeer(python: python, script: Self.peersDirectory() + "/tensor_peer.py")
-        defer { peer.close() }
-        if let why = peer.unavailable {
-            note("loupe-bench: peer: missing (\(why))")
-        } else {
-            note("loupe-bench: peer: \(peer.hello) (interpreter \(python); OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its environment)")
+        // One peer process per suite (bench/peers/SUITE_peer.py), started when the suite's first case runs.
+        var peers: [String: PythonPeer] = [:]
+        defer { peers.values.forEach { $0.close() } }
+        func peer(for suite: String) -> PythonPeer {
+            if let p = peers[suite] { return p }
+            let p = PythonPeer(python: python, script: Self.peersDirectory() + "/\(suite)_peer.py")
+            if let why = p.unavailable {
+                note("loupe-bench: \(suite) peer: missing (\(why))")
+            } else {
+                note("loupe-bench: \(suite) peer: \(p.hello) (interpreter \(python); OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its environment)")
+            }
+            peers[suite] = p
+            return p
         }
         let options = RunOptions(seconds: seconds, minReps: Swift.max(1, minReps), batch: batchMs / 1000, gap: gapMs / 1000)
 
         var results: [CaseResult] = []
         for (s, c) in cases {
-            let r = measure(c, suite: s, peer: peer, options: options)
+            let r = measure(c, suite: s, peer: peer(for: s), options: options)
             results.append(r)
             if json {
                 note("loupe-bench: \(r.line)  (\(r.reps) reps of \(r.loupeCalls)/\(r.peerCalls) calls)")
@@ -118,7 +126,7 @@ struct BenchCommand: ParsableCommand {
             let object: [String: Any] = [
                 "date": host.date, "cpu": host.cpu, "cores": host.cores, "load_before": host.load, "load_after": loadAfter,
                 "loupe_blas_core": core, "loupe_blas_library": BLAS.library, "loupe_blas_threads": BLAS.threads,
-                "peer": peer.unavailable.map { "missing: \($0)" } ?? peer.hello, "python": python,
+                "peers": peers.mapValues { $0.unavailable.map { "missing: \($0)" } ?? $0.hello }, "python": python,
                 "suites": requested, "not_implemented": suites.filter { !Self.implemented.contains($0) },
                 "options": ["seconds": seconds, "min_reps": minReps, "gap_ms": gapMs, "batch_ms": batchMs, "filters": filters],
                 "cases": results.map(\.json),
