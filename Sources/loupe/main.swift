@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LoupeLang
 import LoupeTensor
 
 // The `loupe` command line. Only this executable talks to the terminal.
@@ -11,8 +12,81 @@ struct Loupe: ParsableCommand {
         commandName: "loupe",
         abstract: "A literate scripting runtime for looking inside language models.",
         version: version,
-        subcommands: [Demo.self, Info.self],
+        subcommands: [RunCommand.self, Eval.self, Demo.self, Info.self],
         defaultSubcommand: nil)
+
+    /// No subcommand: the REPL (line editing and history when standard input is a terminal).
+    func run() throws {
+        let interpreter = try Session.makeInterpreter()
+        let status = REPL(interpreter: interpreter, interactive: isatty(0) == 1).run()
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+/// `loupe run FILE.loupe`: runs a script; errors name file:line:col.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Run a Loupe script (FILE.loupe).")
+
+    @Argument(help: "The script to run.") var file: String
+
+    func run() throws {
+        if file.hasSuffix(".nb") {
+            throw UserError("\(file): notebooks are not supported yet (run .loupe scripts for now)")
+        }
+        let source = try Session.readScript(file)
+        let interpreter = try Session.makeInterpreter()
+        do {
+            try interpreter.run(source, file: file)
+        } catch {
+            throw Reported(Session.message(for: error, interpreter: interpreter, extra: [file: source]))
+        }
+    }
+}
+
+/// `loupe eval [--json] CODE`: runs statements after the standard library and prints the value of the last one.
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run statements (separated by ';' or newlines) and print the value of the last one.")
+
+    @Flag(help: "Print the value as JSON (tensors as nested lists, records as objects).") var json = false
+    @Argument(parsing: .allUnrecognized, help: "The code to run (quote it; code that starts with '-' works too).")
+    var code: [String] = []
+
+    mutating func validate() throws {
+        if code.first == "--" { code.removeFirst() }
+        guard !code.isEmpty else { throw ValidationError("Missing expected argument '<code>'.") }
+        guard code.count == 1 else {
+            throw ValidationError("Expected one CODE argument, got \(code.count): quote the code ('let x = 1; x + 1').")
+        }
+        if code[0].hasPrefix("--"), code[0].dropFirst(2).allSatisfy({ $0.isLetter || $0 == "-" }) {
+            throw ValidationError("Unknown option '\(code[0])'.")
+        }
+    }
+
+    func run() throws {
+        let file = "<eval>"
+        let source = code[0]
+        let interpreter = try Session.makeInterpreter()
+        do {
+            let value = try interpreter.run(source, file: file)
+            if json {
+                print(try value.json())
+            } else if case .nil = value {
+                // Nothing to show (the code printed what it wanted, or ended with a statement).
+            } else {
+                print(value.display)
+            }
+        } catch {
+            throw Reported(Session.message(for: error, interpreter: interpreter, extra: [file: source]))
+        }
+    }
+}
+
+/// A user error whose message is already rendered (exit status 1).
+struct Reported: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
 }
 
 /// Prints where the engine stands: version, cores, the OpenBLAS library and the kernels it runs.
@@ -111,9 +185,20 @@ struct Demo: ParsableCommand {
 do {
     var command = try Loupe.parseAsRoot()
     try command.run()
+} catch let error as Reported {
+    Session.printError(error.message)
+    exit(1)
+} catch let error as LoupeError {
+    Session.printError(Session.message(for: error, interpreter: nil))
+    exit(1)
+} catch let error as UserError {
+    Session.printError("error: " + error.message)
+    exit(1)
 } catch let error as TensorError {
     FileHandle.standardError.write(Data("error: \(error)\n".utf8))
     exit(1)
+} catch let error as ExitCode where error != .success && error != .validationFailure {
+    exit(error.rawValue)
 } catch {
     let code = Loupe.exitCode(for: error)
     if code == .success {
