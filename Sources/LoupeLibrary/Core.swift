@@ -77,7 +77,7 @@ enum CoreBuiltins {
                 }
             case let .tensor(t):
                 guard t.count == 1 else { throw a.error("value", "must be a tensor with one element, got shape \(LibConvert.showShape(t.shape))") }
-                return .float(Double(t.scalars[0]))
+                return .float(LibConvert.double(t.scalars[0]))
             default: throw a.typeError("value", "a number, string, bool or tensor", v)
             }
         }
@@ -92,6 +92,13 @@ enum CoreBuiltins {
               """) { a in
             if !a["condition"].isTruthy { throw LoupeError(.user, try a.string("message"), at: a.raw.span) }
             return .nil
+        }
+
+        r.add(nil, "help", [Parameter("f", .function)], doc: """
+              The signature and documentation of a function (a built-in or one written in Loupe), as a string.
+              """) { a in
+            guard case let .function(f) = try a.function("f") else { return .nil }
+            return .string(f.signature + (f.doc.isEmpty ? "" : "\n\n" + f.doc))
         }
 
         r.add(nil, "clock", [], doc: """
@@ -223,7 +230,7 @@ enum CoreBuiltins {
                   The \(word) of two numbers, of a list's elements, or of a tensor (over `axis:`).
                   \(name)(a, b) of numbers gives the \(word); if either is a tensor, the elementwise \(name)imum.
                   \(name)(xs) of a list (or range) gives its \(word) element, by `key:` (a function) if given;
-                  an empty list is an error. \(name)(t, axis: -1, keepdims: false) reduces a tensor (0-d without axis).
+                  an empty list is an error. \(name)(t, axis: -1, keepdims: false) reduces a tensor (a float without axis).
                   """) { a in
                 try extremum(a, greater: greater)
             }
@@ -234,7 +241,7 @@ enum CoreBuiltins {
               doc: """
               Sum of a list's numbers (an int when all are ints) or tensors, or of a tensor's elements.
               sum(t, axis: -1, keepdims: false) sums over an axis (or a list of axes); without axis the whole
-              tensor is summed into a 0-d tensor. sum([]) is 0.
+              tensor is summed into a float. sum([]) is 0.
               """) { a in
             let x = a["x"]
             if case .tensor = x { return try TensorBuiltins.reduce(a, "x") { t, axes, keep in try t.sum(axes: axes, keepDims: keep) } }
@@ -426,8 +433,8 @@ enum CoreBuiltins {
                     // Numbers compare by value (1 == 1.0), so they share a key.
                     let k: String
                     switch v {
-                    case let .int(i): k = "n" + String(Double(i))
-                    case let .float(d): k = "n" + String(d)
+                    case let .int(i): k = "n" + String(i)
+                    case let .float(d): k = d == d.rounded() && Swift.abs(d) < 9e18 ? "n" + String(Int(d)) : "f" + String(d)
                     default: k = v.typeName + ":" + v.repr
                     }
                     if seen.insert(k).inserted { out.append(v) }

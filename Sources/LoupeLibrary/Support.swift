@@ -274,6 +274,21 @@ enum LibConvert {
         }
     }
 
+    /// A Float32 as the double with the same shortest decimal (0.7f gives 0.7, not 0.699999988079071), so
+    /// values read back from tensors print as they were written.
+    @inline(__always) static func double(_ x: Float) -> Double {
+        if x == x.rounded(), Swift.abs(x) < 16_777_216 { return Double(x) }
+        if !x.isFinite { return Double(x) }
+        return Double(x.description) ?? Double(x)
+    }
+
+    /// The result of a reduction: a float for a 0-d result, unless it takes part in differentiation (then the
+    /// 0-d tensor, so gradients can flow).
+    static func scalar(_ t: Tensor) -> Value {
+        if t.rank == 0, !t.requiresGrad { return .float(double(t.scalars[0])) }
+        return .tensor(t)
+    }
+
     /// A tensor as nested lists of floats; a 0-d tensor is a float. `ints` gives ints instead (values must be
     /// whole numbers).
     static func list(from t: Tensor, ints: Bool = false) throws -> Value {
@@ -283,7 +298,7 @@ enum LibConvert {
                 guard x.isFinite, x == x.rounded() else { throw Problem.message("value \(x) is not a whole number") }
                 return .int(Int(x))
             }
-            return .float(Double(x))
+            return .float(double(x))
         }
         if t.rank == 0 { return try scalar(xs[0]) }
         let strides = t.strides
@@ -323,33 +338,12 @@ enum LibConvert {
         return v.repr
     }
 
-    /// A Double as a Loupe value: an int when `asInt` and the value is whole and in range.
-    static func number(_ d: Double) -> Value { .float(d) }
 }
 
 /// Structural equality and ordering, as the language defines them (used by sort, contains, index_of, ...).
 enum LibCompare {
-    static func equal(_ a: Value, _ b: Value) -> Bool {
-        switch (a, b) {
-        case (.nil, .nil): return true
-        case let (.bool(x), .bool(y)): return x == y
-        case let (.int(x), .int(y)): return x == y
-        case let (.int(x), .float(y)): return Double(x) == y
-        case let (.float(x), .int(y)): return x == Double(y)
-        case let (.float(x), .float(y)): return x == y
-        case let (.string(x), .string(y)): return x == y
-        case let (.list(x), .list(y)):
-            return x.count == y.count && zip(x, y).allSatisfy { equal($0, $1) }
-        case let (.record(x), .record(y)):
-            return x.keys == y.keys && zip(x.values, y.values).allSatisfy { equal($0, $1) }
-        case let (.range(x), .range(y)): return x == y
-        case let (.function(x), .function(y)): return x === y
-        case let (.object(x), .object(y)): return x === y
-        case let (.tensor(x), .tensor(y)): return x === y || (x.shape == y.shape && x.scalars == y.scalars)
-        case let (.error(x), .error(y)): return x === y
-        default: return false
-        }
-    }
+    /// The language's `==` (structural; ints and floats by value; tensors by shape and elements).
+    static func equal(_ a: Value, _ b: Value) -> Bool { Value.equal(a, b) }
 
     /// -1, 0 or 1; numbers with numbers, strings with strings (by Unicode scalars), lists lexicographically.
     static func compare(_ a: Value, _ b: Value) -> Int? {

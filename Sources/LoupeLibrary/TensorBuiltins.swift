@@ -5,10 +5,13 @@ import LoupeTensor
 ///
 /// Decisions:
 /// - Wherever a tensor is expected, a number or a (nested) list of numbers is accepted and converted.
-/// - Reductions (`sum`, `mean`, `max`, `min`, `variance`, `std`, `logsumexp`, `norm`) take `axis:` (an int or a
-///   list of ints) and `keepdims:`; without `axis` they reduce the whole tensor to a 0-d tensor (so results stay
-///   differentiable and broadcast like tensors; `item(t)` or `float(t)` gives the number). `mean` and `sum` of a
-///   plain list of numbers give a number.
+/// - Reductions (`sum`, `mean`, `max`, `min`, `variance`, `std`, `logsumexp`, `norm`, also `dot` of vectors and
+///   `nn.cross_entropy`) take `axis:` (an int or a list of ints) and `keepdims:`; without `axis` they reduce the
+///   whole tensor to a float (numpy's scalar), so `if mean(correct) > 0.5 { }` works as it reads. The one
+///   exception is a tensor that requires grad: then the result stays a 0-d tensor so gradients can flow.
+///   `mean` and `sum` of a plain list of numbers give a number.
+/// - Floats read out of Float32 tensors (`item`, `tolist`, `float`, whole reductions) take the float32 value's
+///   shortest decimal, so `item(tensor([0.7]))` is 0.7 rather than 0.699999988079071.
 /// - Index results: `argmax`/`argmin` without `axis` give an int (an index into the flattened tensor); with `axis`,
 ///   and `argsort` and `topk(...).indices`, give Float32 tensors holding whole numbers (exact below 2^24), so they
 ///   combine with other tensors. Built-ins that take indices (`take_along_axis`, `index_select`, `one_hot`,
@@ -16,7 +19,14 @@ import LoupeTensor
 ///   `tolist(t, ints: true)` turns them into ints.
 /// - `transpose(t)` reverses the axes (numpy), so it is the matrix transpose for 2-d; `transpose(t, [1, 0, 2])`
 ///   permutes; `swapaxes(t, a, b)` swaps two.
-/// - `randn`/`rand`/`randint` take `seed:` (default 0) and are reproducible: the same seed gives the same values.
+/// - `randn`/`rand`/`randint`/`shuffle` take `seed:`: the same seed gives the same values (numpy's Philox). Without
+///   a seed they draw from one stream per registry, seeded 0: successive calls differ, and a program's run is
+///   reproducible as a whole.
+/// The random stream that unseeded calls draw from.
+final class LibRandomSession {
+    var stream = RandomStream(seed: 0, name: "loupe.session")
+}
+
 enum TensorBuiltins {
     static let axisDoc = "axis: an int or list of ints (nil: all axes); keepdims: keep reduced axes with size 1."
 
@@ -35,7 +45,7 @@ enum TensorBuiltins {
     /// A reduction of argument `name` over `axis:` with `keepdims:`.
     static func reduce(_ a: LibArgs, _ name: String, _ op: (Tensor, [Int]?, Bool) throws -> Tensor) throws -> Value {
         let t = try a.tensor(name)
-        return .tensor(try op(t, try a.axes("axis"), try a.bool("keepdims")))
+        return LibConvert.scalar(try op(t, try a.axes("axis"), try a.bool("keepdims")))
     }
 
     /// concat(list_of_tensors, axis:)
@@ -128,30 +138,42 @@ enum TensorBuiltins {
             return .tensor(try Tensor.eye(n, m, k: try a.int("k")))
         }
 
-        let seed = Parameter("seed", .int, default: .int(0), keywordOnly: true)
+        let seed = Parameter("seed", .int, default: .nil, keywordOnly: true)
+        // Unseeded calls draw from one stream per registry (seeded 0), so successive calls differ while a whole
+        // program run stays reproducible.
+        let session = LibRandomSession()
+        func withStream<T>(_ a: LibArgs, _ body: (inout RandomStream) throws -> T) throws -> T {
+            if a.isNil("seed") { return try body(&session.stream) }
+            var stream = RandomStream(seed: try a.seed("seed"))
+            return try body(&stream)
+        }
         r.add(nil, "randn", [Parameter("shape"), seed], doc: """
-              Standard normal samples of the given shape, reproducible from `seed:` (default 0).
-              randn([2, 3], seed: 7) gives the same values every run and on every machine (Philox4x64).
+              Standard normal samples of the given shape; `seed:` makes them reproducible.
+              randn([2, 3], seed: 7) gives the same values every run and on every machine (Philox4x64, numpy's
+              generator). Without a seed, values come from the session's stream: different on each call, the same
+              for each run of a program.
               """) { a in
-            .tensor(try Tensor.randn(try a.shape("shape"), seed: try a.seed("seed")))
+            if a.isNil("seed") { return .tensor(try Tensor.randn(try a.shape("shape"), stream: &session.stream)) }
+            return .tensor(try Tensor.randn(try a.shape("shape"), seed: try a.seed("seed")))
         }
         r.add(nil, "rand", [Parameter("shape"), seed], doc: """
-              Uniform samples in [0, 1) of the given shape, reproducible from `seed:` (default 0).
+              Uniform samples in [0, 1) of the given shape; `seed:` makes them reproducible (see randn).
               """) { a in
-            .tensor(try Tensor.rand(try a.shape("shape"), seed: try a.seed("seed")))
+            if a.isNil("seed") { return .tensor(try Tensor.rand(try a.shape("shape"), stream: &session.stream)) }
+            return .tensor(try Tensor.rand(try a.shape("shape"), seed: try a.seed("seed")))
         }
         r.add(nil, "randint", [Parameter("low", .int), Parameter("high", .int), Parameter("shape"), seed], doc: """
-              Uniform random integers in [low, high) of the given shape, as a tensor, reproducible from `seed:`.
+              Uniform random integers in [low, high) of the given shape, as a tensor; `seed:` makes them reproducible.
               """) { a in
-            var stream = RandomStream(seed: try a.seed("seed"))
-            return .tensor(try Tensor.randint(try a.int("low"), try a.int("high"), try a.shape("shape"), stream: &stream).asTensor)
+            let (low, high, shape) = (try a.int("low"), try a.int("high"), try a.shape("shape"))
+            guard low < high else { throw a.error("high", "must be above low (\(low)), got \(high)") }
+            return .tensor(try withStream(a) { try Tensor.randint(low, high, shape, stream: &$0) }.asTensor)
         }
         r.add(nil, "shuffle", [Parameter("xs"), seed], doc: """
-              The elements of a list (or range) in a random order, reproducible from `seed:` (default 0).
+              The elements of a list (or range) in a random order; `seed:` makes it reproducible.
               """) { a in
             var items = try a.items("xs")
-            var stream = RandomStream(seed: try a.seed("seed"))
-            stream.shuffle(&items)
+            try withStream(a) { $0.shuffle(&items) }
             return .list(items)
         }
     }
@@ -174,10 +196,12 @@ enum TensorBuiltins {
             }
         }
 
-        r.add(nil, "item", [Parameter("t")], doc: "The value of a one-element tensor as a float.") { a in
+        r.add(nil, "item", [Parameter("t")], doc: "The value of a one-element tensor as a float (a number is returned as a float).") { a in
+            if case let .int(i) = a["t"] { return .float(Double(i)) }
+            if case .float = a["t"] { return a["t"] }
             let t = try a.tensor("t")
             guard t.count == 1 else { throw a.error("t", "must have exactly one element, got shape \(LibConvert.showShape(t.shape))") }
-            return .float(Double(t.scalars[0]))
+            return .float(LibConvert.double(t.scalars[0]))
         }
 
         r.add(nil, "reshape", [Parameter("t"), Parameter("shape")], doc: """
@@ -249,12 +273,12 @@ enum TensorBuiltins {
             .tensor(try Tensor.outer(try a.tensor("a"), try a.tensor("b")))
         }
         r.add(nil, "dot", [Parameter("a"), Parameter("b")], doc: """
-              Dot product of two vectors (a 0-d tensor); for matrices, the matrix product.
+              Dot product of two vectors (a float); for matrices, the matrix product.
               """) { a in
             let x = try a.tensor("a"), y = try a.tensor("b")
             if x.rank == 1, y.rank == 1 {
                 guard x.shape == y.shape else { throw TensorError.shapeMismatch(op: "dot", lhs: x.shape, rhs: y.shape) }
-                return .tensor(try (x * y).sum())
+                return LibConvert.scalar(try (x * y).sum())
             }
             return .tensor(try x.matmul(y))
         }
@@ -297,7 +321,7 @@ enum TensorBuiltins {
         let keep = Parameter("keepdims", .bool, default: .bool(false), keywordOnly: true)
 
         r.add(nil, "mean", [Parameter("x"), axis, keep], doc: """
-              Mean of a tensor over axis (a 0-d tensor without axis), or of a list of numbers (a float).
+              Mean of a tensor over axis (a float without axis), or of a list of numbers (a float).
               \(axisDoc)
               """) { a in
             if case .tensor = a["x"] {} else if a.isNil("axis"), let items = try LibConvert.items(a["x"]),
@@ -456,9 +480,10 @@ enum TensorBuiltins {
             .tensor(try a.tensor("x").rmsNorm(weight: try a.optTensor("weight"), eps: Float(try a.double("eps"))))
         }
         r.add("nn", "cross_entropy", [Parameter("logits"), Parameter("targets")], doc: """
-              Mean negative log-likelihood of the target classes under softmax(logits) (a 0-d tensor).
+              Mean negative log-likelihood of the target classes under softmax(logits) (a float; a 0-d tensor when
+              logits require grad).
               logits is [..., C]; targets holds class indices with shape [...] (a list of ints or an index tensor).
-              """) { a in .tensor(try a.tensor("logits").crossEntropy(try a.indices("targets"))) }
+              """) { a in LibConvert.scalar(try a.tensor("logits").crossEntropy(try a.indices("targets"))) }
         r.add("nn", "attention", [Parameter("q"), Parameter("k"), Parameter("v"),
                                   Parameter("causal", .bool, default: .bool(false), keywordOnly: true),
                                   Parameter("mask", default: .nil, keywordOnly: true),

@@ -83,6 +83,11 @@ final class LibraryTests: XCTestCase {
         for (x, y) in zip(xs, data) { XCTAssertEqual(x, y, accuracy: accuracy, "\(xs) vs \(data)", file: file, line: line) }
     }
 
+    func assertFloat(_ v: Value, _ x: Float, accuracy: Double = 1e-5, file: StaticString = #filePath, line: UInt = #line) {
+        guard case let .float(d) = v else { return XCTFail("not a float: \(v.repr)", file: file, line: line) }
+        XCTAssertEqual(d, Double(x), accuracy: accuracy, file: file, line: line)
+    }
+
     // MARK: - Registry
 
     func testEveryBuiltinHasASummary() {
@@ -119,6 +124,11 @@ final class LibraryTests: XCTestCase {
         assertEqual(try call("float", [.tensor(Tensor(scalar: 1.5))]), .float(1.5))
         assertEqual(try call("bool", [.int(0)]), .bool(true))
         assertEqual(try call("bool", [.nil]), .bool(false))
+    }
+
+    func testHelp() throws {
+        guard case let .string(h) = try call("help", [.function(registry.lookup("softmax")!)]) else { return XCTFail() }
+        XCTAssertTrue(h.hasPrefix("softmax(t, axis = -1)\n\nexp(t) / sum(exp(t))"), h)
     }
 
     func testErrorAndAssert() {
@@ -160,11 +170,11 @@ final class LibraryTests: XCTestCase {
         assertEqual(try call("sum", [.range(RangeValue(start: 0, end: 5))]), .int(10))
         assertError("sum", [ints(Int.max, 1)], "sum: integer overflow")
         let t = Value.tensor(try Tensor(shape: [2, 3], data: [1, 2, 3, 4, 5, 6]))
-        assertTensor(try call("sum", [t]), [], [21])
+        assertFloat(try call("sum", [t]), 21)
         assertTensor(try call("sum", [t], ["axis": .int(-1)]), [2], [6, 15])
         assertTensor(try call("sum", [t], ["axis": .int(0), "keepdims": .bool(true)]), [1, 3], [5, 7, 9])
         assertTensor(try call("max", [t], ["axis": .int(1)]), [2], [3, 6])
-        assertTensor(try call("min", [t]), [], [1])
+        assertFloat(try call("min", [t]), 1)
         assertTensor(try call("max", [t, .int(4)]), [2, 3], [4, 4, 4, 4, 5, 6])
         assertError("sum", [t], ["axis": .int(5)], "sum: axis 5 is out of range", kind: .shape)
         assertError("sum", [t], ["axis": .string("x")], "sum: argument 'axis' must be an int, a list of ints or nil, got string", kind: .type)
@@ -307,6 +317,14 @@ final class LibraryTests: XCTestCase {
         XCTAssertEqual(tensorValue(a)?.scalars, tensorValue(b)?.scalars)
         XCTAssertEqual(tensorValue(a)?.scalars, try Tensor.randn([2, 3], seed: 7).scalars)
         assertError("randn", [ints(2)], ["seed": .int(-1)], "randn: argument 'seed' must be a non-negative int, got -1")
+        // Unseeded draws differ from call to call, but a fresh registry repeats them.
+        let c = tensorValue(try call("randn", [.int(4)]))!.scalars, d = tensorValue(try call("randn", [.int(4)]))!.scalars
+        XCTAssertNotEqual(c, d)
+        registry = LoupeLibrary.makeRegistry()
+        XCTAssertEqual(tensorValue(try call("randn", [.int(4)]))!.scalars, c)
+        assertError("randint", [.int(3), .int(3), .int(1)], "randint: argument 'high' must be above low (3), got 3")
+        guard case let .list(sh) = try call("shuffle", [.range(RangeValue(start: 0, end: 10))], ["seed": .int(3)]) else { return XCTFail() }
+        XCTAssertEqual(Set(sh.map(\.repr)), Set((0..<10).map(String.init)))
         let u = tensorValue(try call("rand", [.int(100)]))!.scalars
         XCTAssertTrue(u.allSatisfy { $0 >= 0 && $0 < 1 })
         let k = tensorValue(try call("randint", [.int(0), .int(3), .int(50)], ["seed": .int(1)]))!.scalars
@@ -341,7 +359,7 @@ final class LibraryTests: XCTestCase {
         let t = Value.tensor(try Tensor(shape: [2, 2], data: [1, 2, 3, 4]))
         assertTensor(try call("matmul", [t, t]), [2, 2], [7, 10, 15, 22])
         assertError("matmul", [t, .tensor(Tensor([1, 2, 3]))], "matmul: shapes (2, 2) and (3,)", kind: .shape)
-        assertTensor(try call("dot", [floats(1, 2), floats(3, 4)]), [], [11])
+        assertFloat(try call("dot", [floats(1, 2), floats(3, 4)]), 11)
         assertTensor(try call("outer", [floats(1, 2), floats(1, 2)]), [2, 2], [1, 2, 2, 4])
         let sm = try call("softmax", [floats(0, 0)])
         assertTensor(sm, [2], [0.5, 0.5])
@@ -352,11 +370,11 @@ final class LibraryTests: XCTestCase {
         assertTensor(try call("relu", [floats(-1, 2)]), [2], [0, 2])
         assertTensor(try call("mean", [t], ["axis": .int(0)]), [2], [2, 3])
         assertEqual(try call("mean", [ints(1, 2)]), .float(1.5))
-        assertTensor(try call("variance", [floats(1, 2, 3, 4)]), [], [1.25])
-        assertTensor(try call("std", [floats(1, 2, 3, 4)], ["ddof": .int(1)]), [], [1.2909944])
-        assertTensor(try call("logsumexp", [floats(0, 0)]), [], [Float(M_LN2)])
-        assertTensor(try call("norm", [floats(3, 4)]), [], [5])
-        assertTensor(try call("norm", [floats(3, -4)], ["p": .int(1)]), [], [7])
+        assertFloat(try call("variance", [floats(1, 2, 3, 4)]), 1.25)
+        assertFloat(try call("std", [floats(1, 2, 3, 4)], ["ddof": .int(1)]), 1.2909944)
+        assertFloat(try call("logsumexp", [floats(0, 0)]), Float(M_LN2))
+        assertFloat(try call("norm", [floats(3, 4)]), 5)
+        assertFloat(try call("norm", [floats(3, -4)], ["p": .int(1)]), 7)
     }
 
     func testIndexing() throws {
@@ -379,6 +397,18 @@ final class LibraryTests: XCTestCase {
         assertTensor(try call("one_hot", [idx, .int(3)]), [2, 3], [0, 1, 0, 1, 0, 0])
     }
 
+    func testScalarsFromTensors() throws {
+        // Whole reductions give floats with the float32 value's shortest decimal...
+        assertEqual(try call("mean", [.tensor(Tensor([0.5, 0.9]))]), .float(0.7))
+        assertEqual(try call("item", [.tensor(Tensor([0.7]))]), .float(0.7))
+        assertEqual(try call("tolist", [.tensor(Tensor([0.1, 2]))]), floats(0.1, 2))
+        // ...but stay 0-d tensors while differentiating, so gradients flow.
+        let w = Tensor([1, 2]).requiringGrad()
+        guard let loss = tensorValue(try call("sum", [.tensor(w)])) else { return }
+        try loss.backward()
+        XCTAssertEqual(w.grad?.scalars, [1, 1])
+    }
+
     func testLinalgAndNN() throws {
         let a = Value.tensor(try Tensor(shape: [2, 2], data: [2, 0, 0, 3]))
         guard case let .record(svd) = try call("linalg.svd", [a]) else { return XCTFail() }
@@ -396,7 +426,7 @@ final class LibraryTests: XCTestCase {
         assertError("linalg.solve", [.tensor(try Tensor.zeros([2, 2])), floats(1, 1)], "linalg.solve: solve:")
         assertTensor(try call("nn.layer_norm", [floats(1, 3)]), [2], [-1, 1], accuracy: 1e-3)
         assertTensor(try call("nn.rms_norm", [floats(1, 1)]), [2], [1, 1], accuracy: 1e-3)
-        assertTensor(try call("nn.cross_entropy", [list(floats(0, 0)), ints(1)]), [], [Float(M_LN2)])
+        assertFloat(try call("nn.cross_entropy", [list(floats(0, 0)), ints(1)]), Float(M_LN2))
         let q = Value.tensor(try Tensor.randn([3, 4], seed: 1))
         let out = try call("nn.attention", [q, q, q], ["causal": .bool(true)])
         XCTAssertEqual(tensorValue(out)?.shape, [3, 4])
