@@ -287,7 +287,7 @@ struct Lexer {
         var parts: [FStringPart] = []
         var text = ""
         while true {
-            guard let c = peek(), c != "\n" else { throw error("unterminated f-string", l, cl - 1) }
+            guard let c = peek(), c != "\n" else { throw error("unterminated f-string", l, cl) }
             if c == "\"" { _ = advance(); break }
             if c == "\\" { _ = advance(); try escape(into: &text, l, cl); continue }
             if c == "}" {
@@ -338,7 +338,7 @@ struct Lexer {
             text.unicodeScalars.append(c)
         }
         if !text.isEmpty || parts.isEmpty { parts.append(.text(text)) }
-        var t = Token(kind: .fstring, text: "f\"", span: span(l, cl - 1, col - cl + 1))
+        var t = Token(kind: .fstring, text: "f\"", span: span(l, cl, col - cl))
         t.parts = parts
         return t
     }

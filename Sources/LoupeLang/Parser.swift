@@ -192,6 +192,7 @@ struct Parser {
             if cur.kind == .eof { throw error("expected '}' to close '{' at \(open.span.line):\(open.span.column), got end of input") }
             stmts.append(try statement(topLevel: false))
             if at("}") { break }
+            if cur.kind == .eof { throw error("expected '}' to close '{' at \(open.span.line):\(open.span.column), got end of input") }
             guard cur.kind == .newline || at(";") else {
                 throw error("expected a newline, ';' or '}' after the statement, got \(describe(cur))")
             }

@@ -354,10 +354,11 @@ final class Resolver {
 enum Suggest {
     static func nearest(_ name: String, in candidates: Set<String>) -> String? {
         var best: (String, Int)?
-        let limit = max(1, name.count / 3 + 1)
-        for c in candidates.sorted() where c != name {
+        let n = name.unicodeScalars.count
+        let limit = max(1, n / 3 + 1)
+        for c in candidates where c != name && abs(c.unicodeScalars.count - n) <= limit {
             let d = distance(name, c)
-            if d <= limit, best == nil || d < best!.1 { best = (c, d) }
+            if d <= limit, best == nil || d < best!.1 || (d == best!.1 && c < best!.0) { best = (c, d) }
         }
         return best?.0
     }
