@@ -41,6 +41,10 @@ final class REPL {
             REPL.atLineStart = text.hasSuffix("\n")
         }
         if interactive {
+            var size = winsize()
+            if ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col >= 40 {
+                printer.width = min(Int(size.ws_col) - 1, 160)
+            }
             let editor = LineEditor(historyPath: REPL.historyPath())
             editor.complete = { [unowned self] before, word in self.completions(before: before, word: word) }
             editor.wordBreaks = { line in
@@ -390,6 +394,10 @@ final class REPL {
         }
 
         var out: [Completion] = []
+        // Inside a call's parentheses: its keyword arguments first ("seed: ").
+        if !inDoc, let callee = REPL.openCallee(before), case let .function(f)? = resolve(callee) {
+            for p in f.parameters { out.append(Completion(text: p.name + ":", suffix: " ")) }
+        }
         for name in interpreter.globalNames {
             out.append(Completion(text: name, suffix: inDoc ? "" : suffix(for: interpreter.global(name))))
         }
@@ -403,6 +411,31 @@ final class REPL {
             for k in REPL.keywords { out.append(Completion(text: k, suffix: " ")) }
         }
         return out
+    }
+
+    /// The dotted name called by the innermost parenthesis still open at the end of `text` (`randn` in
+    /// `let t = randn([3, 4], se`), if there is one.
+    static func openCallee(_ text: String) -> String? {
+        var opens: [(Character, String.Index)] = []
+        var inString = false, escaped = false
+        for i in text.indices {
+            let c = text[i]
+            if inString {
+                if escaped { escaped = false } else if c == "\\" { escaped = true } else if c == "\"" { inString = false }
+                continue
+            }
+            switch c {
+            case "\"": inString = true
+            case "(", "[", "{": opens.append((c, i))
+            case ")", "]", "}": if !opens.isEmpty { opens.removeLast() }
+            default: break
+            }
+        }
+        guard !inString, let (bracket, at) = opens.last, bracket == "(" else { return nil }
+        let head = text[..<at]
+        let name = head.reversed().prefix { $0 == "_" || $0 == "." || $0.isLetter || $0.isNumber }
+        let callee = String(name.reversed())
+        return callee.isEmpty ? nil : callee
     }
 
     static func isIdentifier(_ s: String) -> Bool {

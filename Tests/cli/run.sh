@@ -262,6 +262,12 @@ else
         skip "REPL: tab completes a namespace member (no json namespace registered)"
     fi
 
+    type_text $s 'randn([2, 2], se'
+    key $s Tab
+    check_screen "REPL: tab completes a keyword argument" $s '^loupe> randn\(\[2, 2\], seed: $' 5
+    key $s C-c
+    sleep 0.2
+
     type_text $s 'fn add3(a, b, c) {'
     key $s Enter
     check_screen "REPL: an open brace asks for more" $s '^  \.\.\.> $' 5
@@ -275,6 +281,14 @@ else
     enter $s '[1,'
     enter $s ' 2]'
     check_screen "REPL: multi-line list" $s '^\[1, 2\]$'
+
+    type_text $s '[1,'
+    key $s Enter
+    wait_for $s '^  \.\.\.> $' 5
+    key $s C-c
+    sleep 0.3
+    enter $s '300 + 33'
+    check_screen "REPL: Ctrl-C at the continuation prompt drops the input" $s '^333$'
 
     enter $s 'lenght_typo + 1'
     check_screen "REPL: error names the input and column" $s 'REPL\[[0-9]+\]:1:1: error:'
@@ -308,6 +322,8 @@ else
     enter $s ':doc documented_fn'
     check_screen "REPL: :doc shows a Loupe function's signature" $s '^documented_fn\(x, k = 3\)'
 
+    enter $s ':help'
+    check_screen "REPL: :help lists the commands" $s '^  :doc NAME'
     enter $s ':type [1, 2, 3]'
     check_screen "REPL: :type" $s '^list'
     enter $s ':time 7000 + 77'
@@ -341,6 +357,11 @@ else
         ok "REPL: history keeps multi-line entries, not abandoned lines"
     else bad "REPL: history keeps multi-line entries, not abandoned lines" "$(cat "$home/.loupe_history")"; fi
 
+    # The history file is capped: 1500 old entries are trimmed to the newest 1000 (with the new one).
+    for i in $(seq 1 1500); do printf '#%d\nold_entry_%d\n' $((1700000000 + i)) "$i"; done >"$home/.loupe_history.old"
+    cat "$home/.loupe_history" >>"$home/.loupe_history.old"
+    mv "$home/.loupe_history.old" "$home/.loupe_history"
+
     s=repl2
     start $s
     wait_for $s '^loupe> ' 20
@@ -356,6 +377,11 @@ else
     if dead $s; then
         ok "REPL: :quit leaves"
     else bad "REPL: :quit leaves" "$(screen $s | tail -5)"; fi
+    entries=$(grep -vcE '^#[0-9]+$' "$home/.loupe_history")
+    if [ "$entries" -le 1000 ] && grep -q '^history_marker + 1$' "$home/.loupe_history" \
+        && ! grep -q '^old_entry_1$' "$home/.loupe_history"; then
+        ok "REPL: the history file is capped at 1000 entries"
+    else bad "REPL: the history file is capped at 1000 entries" "$entries lines; $(tail -4 "$home/.loupe_history")"; fi
     if ! screen repl1 | grep -qE 'Fatal error|Stack dump|Backtrace' && ! screen repl2 | grep -qE 'Fatal error|Stack dump|Backtrace'; then
         ok "REPL: no crash trace"
     else bad "REPL: no crash trace" "$(screen repl1 | grep -E 'Fatal|Stack|Backtrace')"; fi
