@@ -86,9 +86,19 @@ final class LineEditor {
                 return .eof
             }
             if fds[1].revents & Int16(POLLIN) != 0 {
-                SigintPipe.drain()
-                abandonLine()
-                return .interrupted
+                let signals = SigintPipe.drain()
+                if signals.contains(SigintPipe.interruptByte) {
+                    abandonLine()
+                    return .interrupted
+                }
+                if signals.contains(SigintPipe.continueByte) {
+                    // Back from Ctrl-Z: the shell restored its own terminal modes; take ours again and redraw.
+                    rl_deprep_terminal()
+                    rl_prep_terminal(1)
+                    rl_resize_terminal()
+                    _ = rl_forced_update_display()
+                }
+                continue
             }
             if fds[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
                 rl_callback_read_char()
@@ -197,6 +207,7 @@ private enum LineState {
 
 /// Ctrl-C handling for the REPL. The handler does only async-signal-safe work: it asks a running evaluation to
 /// stop (an atomic flag in the interpreter) and writes a byte to a pipe that the prompt's read loop watches.
+/// SIGCONT (after Ctrl-Z and `fg`) writes another byte, so the prompt takes the terminal back.
 enum SigintPipe {
     nonisolated(unsafe) static var readEnd: Int32 = -1
     nonisolated(unsafe) static var writeEnd: Int32 = -1
@@ -227,13 +238,26 @@ enum SigintPipe {
                 }
                 interrupt()
             }
-            var byte: UInt8 = 1
+            var byte = SigintPipe.interruptByte
             _ = write(SigintPipe.writeEnd, &byte, 1)
         }
         sigemptyset(&action.sa_mask)
         action.sa_flags = SA_RESTART
         sigaction(SIGINT, &action, nil)
+
+        var resume = sigaction()
+        resume.__sigaction_handler.sa_handler = { _ in
+            var byte = SigintPipe.continueByte
+            _ = write(SigintPipe.writeEnd, &byte, 1)
+        }
+        sigemptyset(&resume.sa_mask)
+        resume.sa_flags = SA_RESTART
+        sigaction(SIGCONT, &resume, nil)
     }
+
+    /// What the handlers write into the pipe.
+    static let interruptByte: UInt8 = 1
+    static let continueByte: UInt8 = 2
 
     /// Ctrl-C presses during the current evaluation.
     nonisolated(unsafe) static var pressed = 0
@@ -250,9 +274,17 @@ enum SigintPipe {
         _ = write(2, message.utf8Start, message.utf8CodeUnitCount)
     }
 
-    static func drain() {
-        guard readEnd >= 0 else { return }
+    /// Empties the pipe; the bytes that were in it.
+    @discardableResult
+    static func drain() -> [UInt8] {
+        guard readEnd >= 0 else { return [] }
+        var seen: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 64)
-        while read(readEnd, &buffer, buffer.count) > 0 {}
+        while true {
+            let n = read(readEnd, &buffer, buffer.count)
+            if n <= 0 { break }
+            seen += buffer[0..<n]
+        }
+        return seen
     }
 }
