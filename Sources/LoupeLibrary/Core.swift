@@ -504,6 +504,7 @@ enum CoreBuiltins {
         case .function: keys = try items.map { try a.call(key, [$0]) }
         default: throw a.typeError("key", "a function or nil", key)
         }
+        if let order = numericOrder(keys, reverse: reverse) { return order.map { items[$0] } }
         var order = Array(items.indices)
         try order.sort { i, j in
             guard let c = LibCompare.compare(keys[i], keys[j]) else {
@@ -513,6 +514,38 @@ enum CoreBuiltins {
             return i < j
         }
         return order.map { items[$0] }
+    }
+
+    /// The stable sorting order of keys that are all numbers (ints exactly, otherwise as doubles; nan last in
+    /// both directions), or nil when some key is not a number. Sorting (key, index) pairs of plain numbers is
+    /// several times faster than comparing `Value`s.
+    static func numericOrder(_ keys: [Value], reverse: Bool) -> [Int]? {
+        var allInts = true
+        for k in keys {
+            switch k {
+            case .int: continue
+            case .float: allInts = false
+            default: return nil
+            }
+        }
+        if allInts {
+            var pairs = keys.enumerated().map { i, k -> (Int, Int) in if case let .int(x) = k { return (x, i) }; return (0, i) }
+            if reverse { pairs.sort { $0.0 != $1.0 ? $0.0 > $1.0 : $0.1 < $1.1 } }
+            else { pairs.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 } }
+            return pairs.map(\.1)
+        }
+        var pairs = keys.enumerated().map { i, k -> (Double, Int) in
+            switch k { case let .int(x): return (Double(x), i); case let .float(d): return (d, i); default: return (0, i) }
+        }
+        let nanCount = pairs.reduce(0) { $0 + ($1.0.isNaN ? 1 : 0) }
+        var nans: [Int] = []
+        if nanCount > 0 {
+            nans = pairs.filter { $0.0.isNaN }.map(\.1)
+            pairs.removeAll { $0.0.isNaN }
+        }
+        if reverse { pairs.sort { $0.0 != $1.0 ? $0.0 > $1.0 : $0.1 < $1.1 } }
+        else { pairs.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 } }
+        return pairs.map(\.1) + nans
     }
 
     // MARK: - Strings

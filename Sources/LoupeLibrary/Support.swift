@@ -63,9 +63,17 @@ struct LibArgs {
         case .indexOutOfRange: kind = .index
         default: kind = .value
         }
-        // TensorError messages start with the tensor op's name; prefix ours when it differs.
+        // TensorError messages start with the tensor op's name: "solve: ..." becomes "linalg.solve: ...", and an
+        // op with another name is kept after ours ("dot: matmul: shapes ...").
         let text = e.description
-        let message = text.hasPrefix(function + ":") ? text : "\(function): \(text)"
+        let message: String
+        if text.hasPrefix(function + ":") {
+            message = text
+        } else if let colon = text.firstIndex(of: ":"), function.hasSuffix("." + text[..<colon]) {
+            message = function + text[colon...]
+        } else {
+            message = "\(function): \(text)"
+        }
         return LoupeError(kind, message, at: raw.span)
     }
 
@@ -353,9 +361,16 @@ enum LibCompare {
             let x = number(a)!, y = number(b)!
             return x < y ? -1 : x > y ? 1 : 0
         case let (.string(x), .string(y)):
-            let xs = Array(x.unicodeScalars), ys = Array(y.unicodeScalars)
-            for (p, q) in zip(xs, ys) where p != q { return p.value < q.value ? -1 : 1 }
-            return xs.count < ys.count ? -1 : xs.count > ys.count ? 1 : 0
+            // UTF-8 byte order is Unicode scalar order; walking the bytes allocates nothing.
+            var p = x.utf8.makeIterator(), q = y.utf8.makeIterator()
+            while true {
+                switch (p.next(), q.next()) {
+                case (nil, nil): return 0
+                case (nil, _): return -1
+                case (_, nil): return 1
+                case let (u?, v?): if u != v { return u < v ? -1 : 1 }
+                }
+            }
         case let (.list(x), .list(y)):
             for (p, q) in zip(x, y) {
                 guard let c = compare(p, q) else { return nil }

@@ -196,6 +196,13 @@ final class LibraryTests: XCTestCase {
         assertEqual(try call("sort", [pairs], ["key": first]), list(ints(0, 1), ints(0, 3), ints(1, 0), ints(1, 2)))
         assertEqual(try call("sort", [pairs], ["key": first, "reverse": .bool(true)]), list(ints(1, 0), ints(1, 2), ints(0, 1), ints(0, 3)))
         assertError("sort", [list(.int(1), .string("a"))], "sort: cannot compare", kind: .type)
+        // Numbers take a fast path: stable (1 before 1.0 as given), nan last in both directions.
+        let mixed = list(.float(2.5), .int(1), .float(.nan), .float(1), .int(-3))
+        XCTAssertEqual(try call("sort", [mixed]).repr, "[-3, 1, 1.0, 2.5, nan]")
+        XCTAssertEqual(try call("sort", [mixed], ["reverse": .bool(true)]).repr, "[2.5, 1, 1.0, -3, nan]")
+        assertEqual(try call("sort", [ints(Int.max, Int.max - 1, 0)]), ints(0, Int.max - 1, Int.max))
+        let words = list(.string("b"), .string("é"), .string("a"), .string("ab"), .string("Z"), .string(""))
+        assertEqual(try call("sort", [words]), list(.string(""), .string("Z"), .string("a"), .string("ab"), .string("b"), .string("é")))
         assertTensor(try call("sort", [.tensor(Tensor([3, 1, 2]))]), [3], [1, 2, 3])
         assertEqual(try call("reverse", [ints(1, 2)]), ints(2, 1))
         assertEqual(try call("reverse", [.string("abc")]), .string("cba"))
@@ -423,7 +430,8 @@ final class LibraryTests: XCTestCase {
         guard case let .record(ls) = try call("linalg.lstsq", [a, floats(2, 3)]) else { return XCTFail() }
         assertTensor(ls["solution"]!, [2], [1, 1])
         assertEqual(ls["rank"]!, .int(2))
-        assertError("linalg.solve", [.tensor(try Tensor.zeros([2, 2])), floats(1, 1)], "linalg.solve: solve:")
+        assertError("linalg.solve", [.tensor(try Tensor.zeros([2, 2])), floats(1, 1)], "linalg.solve: ")
+        assertError("linalg.qr", [floats(1, 2)], "linalg.qr: ")
         assertTensor(try call("nn.layer_norm", [floats(1, 3)]), [2], [-1, 1], accuracy: 1e-3)
         assertTensor(try call("nn.rms_norm", [floats(1, 1)]), [2], [1, 1], accuracy: 1e-3)
         assertFloat(try call("nn.cross_entropy", [list(floats(0, 0)), ints(1)]), Float(M_LN2))
