@@ -160,6 +160,40 @@ final class Compiler {
             op = .add
             rhsExpr = b.rhs
         }
+        let span = a.opSpan
+        if case let .local(slot) = a.target, op == .set {
+            let rhs = compile(rhsExpr)
+            return { fp in fp[slot] = try rhs(fp); return .nil }
+        }
+        if case let .local(slot) = a.target, op == .add {
+            switch operand(rhsExpr) {
+            case let .slot(b):
+                let general = compileAppend({ fp in fp + slot }, { fp in fp[b] }, span)
+                return { fp in
+                    if case let .int(x) = fp[slot], case let .int(y) = fp[b] {
+                        let (r, o) = x.addingReportingOverflow(y)
+                        if o { throw Ops.overflow(.add, x, y, span) }
+                        // The slot holds an int, which needs no destruction: overwrite it directly.
+                        (fp + slot).initialize(to: .int(r))
+                        return .nil
+                    }
+                    return try general(fp)
+                }
+            case let .int(y):
+                let general = compileAppend({ fp in fp + slot }, { _ in .int(y) }, span)
+                return { fp in
+                    if case let .int(x) = fp[slot] {
+                        let (r, o) = x.addingReportingOverflow(y)
+                        if o { throw Ops.overflow(.add, x, y, span) }
+                        (fp + slot).initialize(to: .int(r))
+                        return .nil
+                    }
+                    return try general(fp)
+                }
+            case let .code(c):
+                return compileAppend({ fp in fp + slot }, c, span)
+            }
+        }
         let rhs = compile(rhsExpr)
         let ptr: (UnsafeMutablePointer<Value>) -> UnsafeMutablePointer<Value>
         switch a.target {
@@ -167,39 +201,11 @@ final class Compiler {
         case let .global(box): let p = box.p; ptr = { _ in p }
         default: return { _ in .nil }
         }
-        let span = a.opSpan
         switch op {
         case .set:
             return { fp in ptr(fp).pointee = try rhs(fp); return .nil }
         case .add:
-            return { fp in
-                let r = try rhs(fp)
-                let p = ptr(fp)
-                if case let .int(x) = p.pointee, case let .int(y) = r {
-                    let (s, o) = x.addingReportingOverflow(y)
-                    if o { throw Ops.overflow(.add, x, y, span) }
-                    p.pointee = .int(s)
-                    return .nil
-                }
-                // Take the value out of its slot so the string or array buffer is uniquely referenced and
-                // appending does not copy it.
-                var cur = p.move()
-                p.initialize(to: .nil)
-                if case var .string(s) = cur, case let .string(t) = r {
-                    cur = .nil
-                    s += t
-                    p.pointee = .string(s)
-                    return .nil
-                }
-                if case var .list(xs) = cur, case let .list(ys) = r {
-                    cur = .nil
-                    xs += ys
-                    p.pointee = .list(xs)
-                    return .nil
-                }
-                do { p.pointee = try Ops.add(cur, r, span) } catch { p.pointee = cur; throw error }
-                return .nil
-            }
+            return compileAppend(ptr, rhs, span)
         case .sub, .mul, .div:
             let bop: BinaryOp = op == .sub ? .sub : (op == .mul ? .mul : .div)
             return { fp in
@@ -208,6 +214,39 @@ final class Compiler {
                 p.pointee = try Ops.binary(bop, p.pointee, r, span)
                 return .nil
             }
+        }
+    }
+
+    /// `x += v`: int addition, or appending in place to a string or list, or the general `+`.
+    private func compileAppend(_ ptr: @escaping (UnsafeMutablePointer<Value>) -> UnsafeMutablePointer<Value>,
+                               _ rhs: @escaping Code, _ span: SourceSpan) -> Code {
+        return { fp in
+            let r = try rhs(fp)
+            let p = ptr(fp)
+            if case let .int(x) = p.pointee, case let .int(y) = r {
+                let (s, o) = x.addingReportingOverflow(y)
+                if o { throw Ops.overflow(.add, x, y, span) }
+                p.pointee = .int(s)
+                return .nil
+            }
+            // Take the value out of its slot so the string or array buffer is uniquely referenced and
+            // appending does not copy it.
+            var cur = p.move()
+            p.initialize(to: .nil)
+            if case var .string(s) = cur, case let .string(t) = r {
+                cur = .nil
+                s.append(t)
+                p.initialize(to: .string(s))
+                return .nil
+            }
+            if case var .list(xs) = cur, case let .list(ys) = r {
+                cur = .nil
+                xs.append(contentsOf: ys)
+                p.initialize(to: .list(xs))
+                return .nil
+            }
+            do { p.pointee = try Ops.add(cur, r, span) } catch { p.pointee = cur; throw error }
+            return .nil
         }
     }
 
@@ -230,10 +269,9 @@ final class Compiler {
 
     /// The prototype (compiled once), code evaluating default values (empty if none), and capture copying.
     private func functionParts(_ f: FunctionExpr) -> (FunctionProto, ParamMaker, (UnsafeMutablePointer<Value>) -> ContiguousArray<Value>) {
-        let proto = FunctionProto(name: f.name, paramCount: f.params.count, localCount: f.localCount,
-                                  captureCount: f.captureSourcesRefs.count, span: f.span)
         let inner = Compiler(machine: m, interpreter: interp, localCount: f.localCount, captureCount: f.captureSourcesRefs.count)
-        proto.body = inner.compile(f.body)
+        let proto = FunctionProto(name: f.name, paramCount: f.params.count, localCount: f.localCount,
+                                  captureCount: f.captureSourcesRefs.count, span: f.span, body: inner.compile(f.body))
 
         var params: ParamMaker = { _ in [] }
         if f.params.contains(where: { $0.defaultValue != nil }) {
@@ -499,9 +537,12 @@ final class Compiler {
                 if case let .range(r) = it {
                     let n = r.count
                     var i = 0, v = r.start
+                    // The loop variable cannot be assigned by the body, so after this store the slot holds an
+                    // int on every iteration and can be overwritten without destroying it.
+                    fp[slot] = .int(v)
                     while i < n {
                         if loupeInterruptFlag != 0 { try Machine.checkInterrupt(span) }
-                        fp[slot] = .int(v)
+                        (fp + slot).initialize(to: .int(v))
                         _ = try body(fp)
                         let u = st.pointee.unwind
                         if u != 0 {
@@ -546,6 +587,61 @@ final class Compiler {
 
     // MARK: Calls
 
+    /// `len` or `metrics.ece` resolved to a built-in before running.
+    private func staticBuiltin(_ callee: Expr) -> Builtin? {
+        if let n = callee as? NameExpr, case let .builtin(.function(f)) = n.ref, f.kindTag == 2 {
+            return unsafeDowncast(f, to: Builtin.self)
+        }
+        if let mm = callee as? MemberExpr, let n = mm.target as? NameExpr, case let .builtin(.record(r)) = n.ref,
+           case let .function(f)? = r[mm.name], f.kindTag == 2 {
+            return unsafeDowncast(f, to: Builtin.self)
+        }
+        return nil
+    }
+
+    /// Calls of a top-level function by name (`fib(n - 1)`): the box never changes once assigned, so the closure
+    /// is cached unretained at the call site (the box keeps it alive) and called without reference counting.
+    private func compileCachedCall(_ box: GlobalBox, _ args: [C], _ span: SourceSpan) -> Code {
+        final class Site { @exclusivity(unchecked) var cached: Unmanaged<Closure>? }
+        let site = Site(), size = frameSize, m = self.m
+        if args.count == 1 {
+            let a0 = args[0].run
+            return { fp in
+                let x = try a0(fp)
+                let nfp = fp + size
+                if let u = site.cached {
+                    return try u._withUnsafeGuaranteedRef { c in
+                        nfp.initialize(to: x)
+                        return try m.invoke(c, nfp, span)
+                    }
+                }
+                let f = box.p.pointee
+                if case let .function(fn) = f, fn.kindTag == 1 {
+                    let c = unsafeDowncast(fn, to: Closure.self)
+                    if c.proto.paramCount == 1 { site.cached = Unmanaged.passUnretained(c) }
+                }
+                return try m.call(f, [x], [], span: span, top: nfp)
+            }
+        }
+        let a0 = args[0].run, a1 = args[1].run
+        return { fp in
+            let x = try a0(fp), y = try a1(fp)
+            let nfp = fp + size
+            if let u = site.cached {
+                return try u._withUnsafeGuaranteedRef { c in
+                    nfp.initialize(to: x); (nfp + 1).initialize(to: y)
+                    return try m.invoke(c, nfp, span)
+                }
+            }
+            let f = box.p.pointee
+            if case let .function(fn) = f, fn.kindTag == 1 {
+                let c = unsafeDowncast(fn, to: Closure.self)
+                if c.proto.paramCount == 2 { site.cached = Unmanaged.passUnretained(c) }
+            }
+            return try m.call(f, [x, y], [], span: span, top: nfp)
+        }
+    }
+
     private func compileCall(_ c: CallExpr) -> Code {
         let span = c.span, size = frameSize, m = self.m
         let callee = compile(c.callee)
@@ -558,6 +654,18 @@ final class Compiler {
                 let k = try kws.map { ($0.0, try $0.1(fp)) }
                 return try m.call(f, a, k, span: span, top: fp + size)
             }
+        }
+        if let b = staticBuiltin(c.callee) {
+            // A built-in known at compile time: no callee evaluation or dispatch.
+            return { fp in
+                var vals: [Value] = []
+                vals.reserveCapacity(args.count)
+                for a in args { vals.append(try a.run(fp)) }
+                return try m.callBuiltinPositional(b, vals, span: span, top: fp + size)
+            }
+        }
+        if let n = c.callee as? NameExpr, case let .global(box) = n.ref, box.constant, args.count == 1 || args.count == 2 {
+            return compileCachedCall(box, args, span)
         }
         switch args.count {
         case 0:
@@ -578,7 +686,7 @@ final class Compiler {
                 let nfp = fp + size
                 if case let .function(fn) = f, fn.kindTag == 1 {
                     let cl = unsafeDowncast(fn, to: Closure.self)
-                    if cl.proto.paramCount == 1 { nfp[0] = x; return try m.invoke(cl, nfp, span) }
+                    if cl.proto.paramCount == 1 { nfp.initialize(to: x); return try m.invoke(cl, nfp, span) }
                 }
                 return try m.call(f, [x], [], span: span, top: nfp)
             }
@@ -590,7 +698,7 @@ final class Compiler {
                 let nfp = fp + size
                 if case let .function(fn) = f, fn.kindTag == 1 {
                     let cl = unsafeDowncast(fn, to: Closure.self)
-                    if cl.proto.paramCount == 2 { nfp[0] = x; nfp[1] = y; return try m.invoke(cl, nfp, span) }
+                    if cl.proto.paramCount == 2 { nfp.initialize(to: x); (nfp + 1).initialize(to: y); return try m.invoke(cl, nfp, span) }
                 }
                 return try m.call(f, [x, y], [], span: span, top: nfp)
             }
@@ -602,7 +710,7 @@ final class Compiler {
                 let nfp = fp + size
                 if case let .function(fn) = f, fn.kindTag == 1 {
                     let cl = unsafeDowncast(fn, to: Closure.self)
-                    if cl.proto.paramCount == 3 { nfp[0] = x; nfp[1] = y; nfp[2] = z; return try m.invoke(cl, nfp, span) }
+                    if cl.proto.paramCount == 3 { nfp.initialize(to: x); (nfp + 1).initialize(to: y); (nfp + 2).initialize(to: z); return try m.invoke(cl, nfp, span) }
                 }
                 return try m.call(f, [x, y, z], [], span: span, top: nfp)
             }

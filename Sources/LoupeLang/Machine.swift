@@ -28,9 +28,10 @@ final class FunctionProto {
     /// Slots for parameters and locals; captured values follow them.
     let localCount: Int
     let frameSize: Int
-    var body: Code = { _ in .nil }
+    let body: Code
     let span: SourceSpan
-    init(name: String, paramCount: Int, localCount: Int, captureCount: Int, span: SourceSpan) {
+    init(name: String, paramCount: Int, localCount: Int, captureCount: Int, span: SourceSpan, body: @escaping Code) {
+        self.body = body
         self.name = name; self.paramCount = paramCount; self.localCount = localCount
         self.frameSize = localCount + captureCount; self.span = span
     }
@@ -39,7 +40,9 @@ final class FunctionProto {
 /// A Loupe function value: its code and the values it captured when it was created.
 final class Closure: FunctionValue {
     let proto: FunctionProto
-    var captures: ContiguousArray<Value>
+    /// Filled after creation for groups of local functions that call each other; read on every call, so the
+    /// dynamic exclusivity check is skipped (nothing writes it while a call reads it).
+    @exclusivity(unchecked) var captures: ContiguousArray<Value>
     init(proto: FunctionProto, parameters: [Parameter], captures: ContiguousArray<Value>) {
         self.proto = proto
         self.captures = captures
@@ -96,8 +99,9 @@ final class Machine {
             s.pointee.depth -= 1
         }
         if !c.captures.isEmpty {
+            // Slots above the caller's frame are nil (frames are cleared on return), so no destruction is needed.
             var i = p.localCount
-            for v in c.captures { nfp[i] = v; i += 1 }
+            for v in c.captures { (nfp + i).initialize(to: v); i += 1 }
         }
         do {
             let r = try p.body(nfp)
@@ -130,13 +134,46 @@ final class Machine {
             }
             return try invoke(c, top, span)
         }
-        if let b = fn as? Builtin { return try callBuiltin(b, args, keywords, span: span, top: top) }
+        if fn.kindTag == 2 {
+            let b = unsafeDowncast(fn, to: Builtin.self)
+            if keywords.isEmpty { return try callBuiltinPositional(b, args, span: span, top: top) }
+            return try callBuiltin(b, args, keywords, span: span, top: top)
+        }
         throw LoupeError(.type, "\(fn.name) cannot be called", at: span)
     }
 
     func callBuiltin(_ b: Builtin, _ args: [Value], _ keywords: [(String, Value)], span: SourceSpan,
                      top: UnsafeMutablePointer<Value>) throws -> Value {
         let vals = b.variadic ? try Binder.variadic(b, args, keywords, span: span) : try Binder.bind(b, args, keywords, span: span)
+        let saved = st.pointee.top
+        st.pointee.top = top
+        defer { st.pointee.top = saved }
+        do {
+            return try b.body(Arguments(function: b.name, names: b.parameterNames, values: vals, span: span, call: hostCall))
+        } catch {
+            throw Ops.tensorError(error, span)
+        }
+    }
+
+    /// A built-in called with positional arguments only (the common case): checked in place, no matching tables.
+    @inline(__always)
+    func callBuiltinPositional(_ b: Builtin, _ args: [Value], span: SourceSpan, top: UnsafeMutablePointer<Value>) throws -> Value {
+        var vals = args
+        if !b.variadic {
+            let params = b.parameters
+            if vals.count != params.count || !b.simple {
+                return try callBuiltin(b, args, [], span: span, top: top)
+            }
+            for i in 0..<vals.count {
+                if let t = params[i].type {
+                    if case .any = t { continue }
+                    guard let c = Binder.convert(vals[i], to: t) else {
+                        throw LoupeError(.type, "\(b.name): argument '\(params[i].name)' must be \(t), got \(vals[i].typeName)", at: span)
+                    }
+                    vals[i] = c
+                }
+            }
+        }
         let saved = st.pointee.top
         st.pointee.top = top
         defer { st.pointee.top = saved }

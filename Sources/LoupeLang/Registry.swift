@@ -6,12 +6,16 @@ public final class Builtin: FunctionValue {
     let parameterNames: [String]
     /// Takes any number of positional arguments (`print`); `values` holds them all.
     let variadic: Bool
+    /// No keyword-only parameters: a call with one positional argument per parameter needs no matching.
+    let simple: Bool
 
     public init(name: String, parameters: [Parameter], doc: String, body: @escaping (Arguments) throws -> Value) {
         self.body = body
         self.parameterNames = parameters.map(\.name)
         self.variadic = false
+        self.simple = !parameters.contains { $0.keywordOnly }
         super.init(name: name, parameters: parameters, doc: doc)
+        kindTag = 2
     }
 
     /// The language's own variadic built-ins (print) are made here, outside the registry.
@@ -19,7 +23,9 @@ public final class Builtin: FunctionValue {
         self.body = body
         self.parameterNames = []
         self.variadic = true
+        self.simple = true
         super.init(name: name, parameters: [], doc: doc)
+        kindTag = 2
     }
 }
 

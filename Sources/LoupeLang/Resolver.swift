@@ -8,6 +8,8 @@
 public final class GlobalBox {
     let p: UnsafeMutablePointer<Value>
     let name: String
+    /// Assigned exactly once (a top-level `let`, `fn` or import): calls may cache the function it holds.
+    var constant = false
     init(_ name: String, _ value: Value = .nil) {
         self.name = name
         p = .allocate(capacity: 1)
@@ -67,6 +69,7 @@ final class Resolver {
         for s in stmts {
             if let f = s as? FnStmt {
                 let box = GlobalBox(f.name)
+                box.constant = true
                 topFnBoxes[ObjectIdentifier(f)] = box
                 pending[f.name] = GlobalInfo(box: box, kind: .function)
             }
@@ -93,6 +96,7 @@ final class Resolver {
     private func declare(_ name: String, _ kind: BindingKind) -> NameRef {
         if atTopLevel {
             let box = GlobalBox(name)
+            box.constant = kind != .variable
             pending[name] = GlobalInfo(box: box, kind: kind)
             return .global(box)
         }
