@@ -38,6 +38,12 @@ final class LineEditor {
         LineEditor.current = self
         SigintPipe.install()
 
+        // Readline edits by characters only in a multibyte locale; Loupe source is UTF-8 whatever LANG says.
+        // (Only LC_CTYPE: LC_NUMERIC would change how printf writes decimals.)
+        let ctype = setlocale(LC_CTYPE, "").map { String(cString: $0) } ?? "C"
+        if !ctype.lowercased().contains("utf") {
+            if setlocale(LC_CTYPE, "C.UTF-8") == nil { _ = setlocale(LC_CTYPE, "en_US.UTF-8") }
+        }
         rl_readline_name = strdup("loupe").map { UnsafePointer($0) }
         rl_catch_signals = 0
         rl_attempted_completion_function = { text, start, _ in LineEditor.completeCallback(text, Int(start)) }

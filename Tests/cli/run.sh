@@ -322,6 +322,14 @@ else
     enter $s ':doc documented_fn'
     check_screen "REPL: :doc shows a Loupe function's signature" $s '^documented_fn\(x, k = 3\)'
 
+    type_text $s '"aé'
+    key $s Left
+    type_text $s 'X'
+    key $s End
+    type_text $s '"'
+    key $s Enter
+    check_screen "REPL: edits UTF-8 text by characters" $s '^"aXé"$'
+
     enter $s ':help'
     check_screen "REPL: :help lists the commands" $s '^  :doc NAME'
     enter $s ':type [1, 2, 3]'
