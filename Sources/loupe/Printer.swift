@@ -41,7 +41,11 @@ struct Printer {
         case let .record(r):
             var lines = zip(r.keys, r.values).prefix(maxItems).map { key, v -> String in
                 let k = Printer.fieldName(key) + ": "
-                return pad + k + render(v, indent: indent + 2 + k.count) + ","
+                let flat = oneLine(v)
+                if !flat.contains("\n"), indent + 2 + k.count + flat.count <= width { return pad + k + flat + "," }
+                // A tensor's rows line up under its first one; lists and records open a block of their own.
+                if case .tensor = v { return pad + k + render(v, indent: indent + 2 + k.count) + "," }
+                return pad + k + render(v, indent: indent + 2) + ","
             }
             if r.count > maxItems { lines.append(pad + "... (\(r.count - maxItems) more)") }
             return "{\n" + lines.joined(separator: "\n") + "\n" + close + "}"
