@@ -278,7 +278,9 @@ else
     sleep 0.3
     enter $s 'add3(100, 20, 3)'
     check_screen "REPL: multi-line function works" $s '^123$'
-    enter $s '[1,'
+    type_text $s '[1,'
+    key $s Enter
+    wait_for $s '^  \.\.\.> $' 5
     enter $s ' 2]'
     check_screen "REPL: multi-line list" $s '^\[1, 2\]$'
 
