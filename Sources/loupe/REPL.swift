@@ -27,6 +27,9 @@ final class REPL {
     private var counter = 0
     /// Sources of the inputs, for errors raised later in code an earlier input defined.
     private var sources: [String: String] = [:]
+    /// The inputs and the files :load ran, in order (for `# doc:` comments).
+    private var inputs: [String] = []
+    private var loadedFiles: [String] = []
     /// Whether the last thing written to standard output ended a line.
     nonisolated(unsafe) private static var atLineStart = true
     private var failures = 0
@@ -125,6 +128,7 @@ final class REPL {
         counter += 1
         let file = "REPL[\(counter)]"
         sources[file] = code
+        inputs.append(code)
         REPL.atLineStart = true
         SigintPipe.arm { Interpreter.requestInterrupt() }
         let start = DispatchTime.now().uptimeNanoseconds
@@ -211,6 +215,8 @@ final class REPL {
         case "reset":
             interpreter.reset()
             sources = [:]
+            inputs = []
+            loadedFiles = []
             say("session reset")
         case "quit":
             return false
@@ -247,6 +253,7 @@ final class REPL {
             return
         }
         sources[path] = source
+        loadedFiles.append(path)
         SigintPipe.arm { Interpreter.requestInterrupt() }
         let result = Result { try interpreter.run(source, file: path) }
         SigintPipe.arm(nil)
@@ -285,7 +292,8 @@ final class REPL {
         if let value = resolve(name) {
             switch value {
             case let .function(f):
-                say(f.signature + (f.doc.isEmpty ? "\n\n    (no documentation)" : "\n\n" + indentDoc(f.doc)))
+                let text = f.doc.isEmpty ? docComment(for: f.name) ?? "" : f.doc
+                say(f.signature + "\n\n" + indentDoc(text))
             case let .object(o):
                 say("\(name): \(o.typeName)\n\n    \(o.summary)\n\nmembers: " + o.memberNames.joined(separator: ", "))
             default:
@@ -297,6 +305,37 @@ final class REPL {
         known += registry.namespaces
         let suggestion = REPL.nearest(to: name, in: known).map { " (did you mean '\($0)'?)" } ?? ""
         commandError("no documentation for '\(name)': not a built-in, a keyword or a defined name\(suggestion)")
+    }
+
+    /// The comment block just above `fn NAME(` (from its `# doc:` line on, when it has one) in the code this
+    /// session ran: its inputs and loaded files, newest first, then the standard library.
+    private func docComment(for name: String) -> String? {
+        // The session's inputs in order, as one text (a comment typed as its own input still sits above the fn).
+        var texts = [inputs.joined(separator: "\n")]
+        texts += loadedFiles.reversed().compactMap { sources[$0] }
+        let stdlib = Bundle.main.bundleURL.appendingPathComponent("Loupe_LoupeLang.resources/stdlib").path
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: stdlib)) ?? []
+        for file in files.sorted() where file.hasSuffix(".loupe") {
+            if let text = interpreter.source(of: "stdlib/" + file) { texts.append(text) }
+        }
+        for text in texts {
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+            for (i, line) in lines.enumerated().reversed() where line.hasPrefix("fn \(name)(") {
+                var block: [String] = []
+                var j = i - 1
+                while j >= 0, lines[j].hasPrefix("#") {
+                    block.insert(String(lines[j].dropFirst()).trimmingCharacters(in: .whitespaces), at: 0)
+                    j -= 1
+                }
+                if let start = block.lastIndex(where: { $0.hasPrefix("doc:") }) {
+                    block = Array(block[start...])
+                    block[0] = String(block[0].dropFirst(4)).trimmingCharacters(in: .whitespaces)
+                }
+                if !block.isEmpty { return block.joined(separator: "\n") }
+            }
+        }
+        return nil
     }
 
     private func indentDoc(_ doc: String) -> String {

@@ -320,9 +320,17 @@ else
     if screen $s | sed -n '/^loupe> :doc len/,/^loupe> /p' | grep -vE '^(loupe> |len\(|$)' | grep -q '[a-z]'; then
         ok "REPL: :doc shows the documentation text"
     else bad "REPL: :doc shows the documentation text" "$(screen $s | tail -8)"; fi
+    enter $s '# doc: Multiplies x by k.'
     enter $s 'fn documented_fn(x, k = 3) { x * k }'
     enter $s ':doc documented_fn'
     check_screen "REPL: :doc shows a Loupe function's signature" $s '^documented_fn\(x, k = 3\)'
+    check_screen "REPL: :doc shows a Loupe function's doc comment" $s '^    Multiplies x by k\.$'
+    enter $s ':doc identity'
+    check_screen "REPL: :doc of a standard-library function" $s '^identity\(x\)'
+    if screen $s | sed -n '/^loupe> :doc identity/,/^loupe> /p' | grep -qE '^    [A-Za-z]' \
+        && ! screen $s | sed -n '/^loupe> :doc identity/,/^loupe> /p' | grep -q 'no documentation'; then
+        ok "REPL: :doc shows a standard-library function's doc comment"
+    else bad "REPL: :doc shows a standard-library function's doc comment" "$(screen $s | tail -5)"; fi
 
     type_text $s '"aé'
     key $s Left
