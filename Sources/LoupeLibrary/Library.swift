@@ -27,4 +27,27 @@ public enum LoupeLibrary {
         JSONBuiltins.register(r)
         TensorBuiltins.register(r)
     }
+
+    /// The `# doc:` comments of library code written in Loupe (`stdlib/*.loupe`), by the name of the `fn` or `let`
+    /// that follows each: a `# doc: SUMMARY` line, then any further `# ` lines up to the declaration. For `:doc`
+    /// on stdlib functions, whose closures carry no documentation of their own.
+    public static func docComments(in source: String) -> [String: String] {
+        var docs: [String: String] = [:]
+        var pending: [String]? = nil
+        for raw in source.split(separator: "\n", omittingEmptySubsequences: false) {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.hasPrefix("# doc:") {
+                pending = [line.dropFirst("# doc:".count).trimmingCharacters(in: .whitespaces)]
+            } else if line.hasPrefix("#"), pending != nil {
+                pending!.append(line.dropFirst().trimmingCharacters(in: .whitespaces))
+            } else if let doc = pending {
+                pending = nil
+                for keyword in ["fn ", "let "] where line.hasPrefix(keyword) {
+                    let name = line.dropFirst(keyword.count).prefix { $0 == "_" || $0.isLetter || $0.isNumber }
+                    if !name.isEmpty { docs[String(name)] = doc.joined(separator: "\n") }
+                }
+            }
+        }
+        return docs
+    }
 }

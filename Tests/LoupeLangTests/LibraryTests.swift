@@ -126,6 +126,31 @@ final class LibraryTests: XCTestCase {
         assertEqual(try call("bool", [.nil]), .bool(false))
     }
 
+    func testDocComments() throws {
+        let docs = LoupeLibrary.docComments(in: """
+            # doc: Doubles a number.
+            # Works on ints and floats.
+            fn double(x) { x * 2 }
+
+            # A plain comment.
+            fn plain(x) { x }
+            # doc: The answer.
+            let answer = 42
+            """)
+        XCTAssertEqual(docs, ["double": "Doubles a number.\nWorks on ints and floats.", "answer": "The answer."])
+        // Every function of the Loupe stdlib has one.
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Sources/LoupeLang/Resources/stdlib")
+        for file in try FileManager.default.contentsOfDirectory(atPath: dir.path) where file.hasSuffix(".loupe") {
+            let text = try String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8)
+            let docs = LoupeLibrary.docComments(in: text)
+            for line in text.split(separator: "\n") where line.hasPrefix("fn ") {
+                let name = String(line.dropFirst(3).prefix { $0 != "(" })
+                XCTAssertNotNil(docs[name], "\(file): fn \(name) has no # doc: comment")
+            }
+        }
+    }
+
     func testHelp() throws {
         guard case let .string(h) = try call("help", [.function(registry.lookup("softmax")!)]) else { return XCTFail() }
         XCTAssertTrue(h.hasPrefix("softmax(t, axis = -1)\n\nexp(t) / sum(exp(t))"), h)
