@@ -379,6 +379,13 @@ final class REPL {
         switch value {
         case let .record(r): return r[name]
         case let .object(o): return o.member(name)
+        case let .tensor(t):
+            switch name {
+            case "shape": return .list(t.shape.map { .int($0) })
+            case "rank", "ndim": return .int(t.rank)
+            case "size": return .int(t.count)
+            default: return nil
+            }
         default: return nil
         }
     }
@@ -388,6 +395,7 @@ final class REPL {
         case let .record(r): return r.keys
         case let .object(o): return o.memberNames
         case .error: return ["message", "kind", "line", "col", "file"]
+        case .tensor: return ["shape", "rank", "ndim", "size"]
         default: return []
         }
     }
@@ -437,14 +445,14 @@ final class REPL {
         if !inDoc, let callee = REPL.openCallee(before), case let .function(f)? = resolve(callee) {
             for p in f.parameters { out.append(Completion(text: p.name + ":", suffix: " ")) }
         }
+        for ns in registry.namespaces {
+            out.append(Completion(text: ns, suffix: inDoc ? "" : "."))
+        }
         for name in interpreter.globalNames {
             out.append(Completion(text: name, suffix: inDoc ? "" : suffix(for: interpreter.global(name))))
         }
         for name in registry.names where !name.contains(".") {
             out.append(Completion(text: name, suffix: inDoc ? "" : "("))
-        }
-        for ns in registry.namespaces {
-            out.append(Completion(text: ns, suffix: inDoc ? "" : "."))
         }
         if !inDoc {
             for k in REPL.keywords { out.append(Completion(text: k, suffix: " ")) }
