@@ -321,7 +321,7 @@ final class Compiler {
                 made.append(c)
                 fp[slots[k]] = .function(c)
             }
-            for (k, c) in made.enumerated() { c.captures = parts[k].2(fp) }
+            for (k, c) in made.enumerated() { c.setCaptures(parts[k].2(fp)) }
             return .nil
         }
     }
@@ -386,15 +386,15 @@ final class Compiler {
         case let b as BlockExpr:
             return compileStatements(b.statements)
         case let i as IfExpr:
-            let c = compile(i.cond), t = compile(i.then)
-            if let oe = i.otherwise { let o = compile(oe); return { fp in try (try c(fp)).isTruthy ? t(fp) : o(fp) } }
-            return { fp in try (try c(fp)).isTruthy ? t(fp) : .nil }
+            let c = compileCondition(i.cond), t = compile(i.then)
+            if let oe = i.otherwise { let o = compile(oe); return { fp in try c(fp) ? t(fp) : o(fp) } }
+            return { fp in try c(fp) ? t(fp) : .nil }
         case let w as WhileExpr:
-            let c = compile(w.cond), body = compile(w.body), st = m.st, span = w.span
+            let c = compileCondition(w.cond), body = compile(w.body), st = m.st, span = w.span
             return { fp in
                 while true {
                     if loupeInterruptFlag != 0 { try Machine.checkInterrupt(span) }
-                    if !(try c(fp)).isTruthy { break }
+                    if !(try c(fp)) { break }
                     _ = try body(fp)
                     let u = st.pointee.unwind
                     if u != 0 {
@@ -480,6 +480,33 @@ final class Compiler {
         }
         if let i = e as? IntLit { return .int(i.value) }
         return .code(compile(e))
+    }
+
+    /// A condition as a Bool; int comparisons against a slot or literal skip making a bool value.
+    private func compileCondition(_ e: Expr) -> (UnsafeMutablePointer<Value>) throws -> Bool {
+        if let b = e as? BinaryExpr, [.lt, .le, .gt, .ge].contains(b.op) {
+            let op = b.op, span = b.opSpan
+            switch (operand(b.lhs), operand(b.rhs)) {
+            case let (.slot(a), .int(y)):
+                return { fp in
+                    if case let .int(x) = fp[a] {
+                        switch op { case .lt: return x < y; case .le: return x <= y; case .gt: return x > y; default: return x >= y }
+                    }
+                    return try Ops.ordered(op, fp[a], .int(y), span)
+                }
+            case let (.slot(a), .slot(c)):
+                return { fp in
+                    if case let .int(x) = fp[a], case let .int(y) = fp[c] {
+                        switch op { case .lt: return x < y; case .le: return x <= y; case .gt: return x > y; default: return x >= y }
+                    }
+                    return try Ops.ordered(op, fp[a], fp[c], span)
+                }
+            default:
+                break
+            }
+        }
+        let c = compile(e)
+        return { fp in (try c(fp)).isTruthy }
     }
 
     private func compileBinary(_ b: BinaryExpr) -> Code {
@@ -587,6 +614,43 @@ final class Compiler {
 
     // MARK: Calls
 
+    /// Calls of a function held in a local slot (`add(s, i)`): the slot cannot change while the call runs
+    /// (callees use frames above this one and never assign it), so the closure is used without retaining it.
+    private func compileSlotCall(_ n: NameExpr, _ args: [C], _ span: SourceSpan) -> Code {
+        guard case let .local(slot) = n.ref else { return { _ in .nil } }
+        let size = frameSize, m = self.m
+        if args.count == 1 {
+            let a0 = args[0].run
+            return { fp in
+                let x = try a0(fp)
+                let nfp = fp + size
+                if case let .function(fn) = fp[slot], fn.kindTag == 1 {
+                    let u = Unmanaged.passUnretained(unsafeDowncast(fn, to: Closure.self))
+                    let ok = u._withUnsafeGuaranteedRef { $0.proto.paramCount == 1 }
+                    if ok {
+                        nfp.initialize(to: x)
+                        return try u._withUnsafeGuaranteedRef { try m.invoke($0, nfp, span) }
+                    }
+                }
+                return try m.call(fp[slot], [x], [], span: span, top: nfp)
+            }
+        }
+        let a0 = args[0].run, a1 = args[1].run
+        return { fp in
+            let x = try a0(fp), y = try a1(fp)
+            let nfp = fp + size
+            if case let .function(fn) = fp[slot], fn.kindTag == 1 {
+                let u = Unmanaged.passUnretained(unsafeDowncast(fn, to: Closure.self))
+                let ok = u._withUnsafeGuaranteedRef { $0.proto.paramCount == 2 }
+                if ok {
+                    nfp.initialize(to: x); (nfp + 1).initialize(to: y)
+                    return try u._withUnsafeGuaranteedRef { try m.invoke($0, nfp, span) }
+                }
+            }
+            return try m.call(fp[slot], [x, y], [], span: span, top: nfp)
+        }
+    }
+
     /// `len` or `metrics.ece` resolved to a built-in before running.
     private func staticBuiltin(_ callee: Expr) -> Builtin? {
         if let n = callee as? NameExpr, case let .builtin(.function(f)) = n.ref, f.kindTag == 2 {
@@ -666,6 +730,9 @@ final class Compiler {
         }
         if let n = c.callee as? NameExpr, case let .global(box) = n.ref, box.constant, args.count == 1 || args.count == 2 {
             return compileCachedCall(box, args, span)
+        }
+        if let n = c.callee as? NameExpr, case .local = n.ref, args.count == 2 || args.count == 1 {
+            return compileSlotCall(n, args, span)
         }
         switch args.count {
         case 0:

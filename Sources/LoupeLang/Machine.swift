@@ -40,14 +40,27 @@ final class FunctionProto {
 /// A Loupe function value: its code and the values it captured when it was created.
 final class Closure: FunctionValue {
     let proto: FunctionProto
-    /// Filled after creation for groups of local functions that call each other; read on every call, so the
-    /// dynamic exclusivity check is skipped (nothing writes it while a call reads it).
-    @exclusivity(unchecked) var captures: ContiguousArray<Value>
+    /// The captured values, in a buffer of the prototype's capture count so calls copy them without touching an
+    /// array's reference count. Groups of local functions that call each other fill it after creation.
+    let captureBase: UnsafeMutablePointer<Value>
+    let captureCount: Int
     init(proto: FunctionProto, parameters: [Parameter], captures: ContiguousArray<Value>) {
         self.proto = proto
-        self.captures = captures
+        captureCount = proto.frameSize - proto.localCount
+        captureBase = .allocate(capacity: max(captureCount, 1))
+        captureBase.initialize(repeating: .nil, count: captureCount)
+        for (i, v) in captures.prefix(captureCount).enumerated() { captureBase[i] = v }
         super.init(name: proto.name, parameters: parameters, doc: "")
         kindTag = 1
+    }
+
+    deinit {
+        captureBase.deinitialize(count: captureCount)
+        captureBase.deallocate()
+    }
+
+    func setCaptures(_ values: ContiguousArray<Value>) {
+        for (i, v) in values.prefix(captureCount).enumerated() { captureBase[i] = v }
     }
 }
 
@@ -94,14 +107,23 @@ final class Machine {
         }
         s.pointee.depth += 1
         defer {
+            // Clear the frame so it holds no references; numbers need no destruction, so skip the call for them.
             var k = 0
-            while k < p.frameSize { nfp[k] = .nil; k += 1 }
+            while k < p.frameSize {
+                switch nfp[k] {
+                case .nil, .bool, .int, .float: (nfp + k).initialize(to: .nil)
+                default: nfp[k] = .nil
+                }
+                k += 1
+            }
             s.pointee.depth -= 1
         }
-        if !c.captures.isEmpty {
+        let n = c.captureCount
+        if n != 0 {
             // Slots above the caller's frame are nil (frames are cleared on return), so no destruction is needed.
-            var i = p.localCount
-            for v in c.captures { (nfp + i).initialize(to: v); i += 1 }
+            let dst = nfp + p.localCount, src = c.captureBase
+            var i = 0
+            while i < n { (dst + i).initialize(to: src[i]); i += 1 }
         }
         do {
             let r = try p.body(nfp)
