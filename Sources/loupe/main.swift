@@ -11,6 +11,11 @@ struct Loupe: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "loupe",
         abstract: "A literate scripting runtime for looking inside language models.",
+        usage: "loupe [<subcommand>]",
+        discussion: """
+            Without a subcommand, loupe starts the REPL: line editing, history in ~/.loupe_history, tab \
+            completion, multi-line input; :help lists its commands.
+            """,
         version: version,
         subcommands: [RunCommand.self, Eval.self, Demo.self, Info.self],
         defaultSubcommand: nil)
@@ -47,7 +52,8 @@ struct RunCommand: ParsableCommand {
 /// `loupe eval [--json] CODE`: runs statements after the standard library and prints the value of the last one.
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run statements (separated by ';' or newlines) and print the value of the last one.")
+        abstract: "Run statements (separated by ';' or newlines) and print the value of the last one.",
+        usage: "loupe eval [--json] <code>")
 
     @Flag(help: "Print the value as JSON (tensors as nested lists, records as objects).") var json = false
     @Argument(parsing: .allUnrecognized, help: "The code to run (quote it; code that starts with '-' works too).")
