@@ -368,6 +368,7 @@ enum CoreBuiltins {
               strings with strings, lists lexicographically. For a tensor, NaN sorts last.
               """) { a in
             if case let .tensor(t) = a["x"] {
+                if !a.isNil("key") { throw a.error("key", "is not supported for tensors (sort a list instead)") }
                 return .tensor(try t.sort(axis: try a.int("axis"), descending: try a.bool("reverse")))
             }
             return .list(try sortValues(try a.items("x"), key: a["key"], reverse: try a.bool("reverse"), a))

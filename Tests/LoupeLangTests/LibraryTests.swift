@@ -229,6 +229,8 @@ final class LibraryTests: XCTestCase {
         let words = list(.string("b"), .string("é"), .string("a"), .string("ab"), .string("Z"), .string(""))
         assertEqual(try call("sort", [words]), list(.string(""), .string("Z"), .string("a"), .string("ab"), .string("b"), .string("é")))
         assertTensor(try call("sort", [.tensor(Tensor([3, 1, 2]))]), [3], [1, 2, 3])
+        assertTensor(try call("sort", [.tensor(Tensor([3, 1, 2]))], ["reverse": .bool(true)]), [3], [3, 2, 1])
+        assertError("sort", [.tensor(Tensor([1])), ], ["key": first], "sort: argument 'key' is not supported for tensors")
         assertEqual(try call("reverse", [ints(1, 2)]), ints(2, 1))
         assertEqual(try call("reverse", [.string("abc")]), .string("cba"))
         assertEqual(try call("append", [ints(1), .int(2)]), ints(1, 2))
