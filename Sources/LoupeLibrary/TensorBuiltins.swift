@@ -305,6 +305,24 @@ enum TensorBuiltins {
         r.add(nil, "cumsum", [Parameter("t"), axis], doc: "Running sum along axis (default -1).") { a in
             .tensor(try a.tensor("t").cumsum(axis: try a.int("axis")))
         }
+        r.add(nil, "cosine_similarity", [Parameter("a"), Parameter("b"), axis,
+                                         Parameter("eps", .number, default: .float(1e-8), keywordOnly: true)], doc: """
+              Cosine of the angle between a and b along axis (default -1): sum(a * b) / (|a| |b|), broadcasting.
+              Vectors give a float; [n, d] against [d] gives n similarities. Norms below eps count as eps.
+              """) { a in
+            let x = try a.tensor("a"), y = try a.tensor("b")
+            let ax = try a.int("axis"), eps = Float(try a.double("eps"))
+            let dotted = try (x * y).sum(axes: [ax])
+            let norms = try x.norm(axes: [ax]).clamp(min: eps) * y.norm(axes: [ax]).clamp(min: eps)
+            return LibConvert.scalar(try dotted / norms)
+        }
+        r.add(nil, "normalize", [Parameter("t"), axis, Parameter("eps", .number, default: .float(1e-12), keywordOnly: true)], doc: """
+              t scaled to unit L2 norm along axis (default -1); norms below eps count as eps.
+              """) { a in
+            let t = try a.tensor("t")
+            let n = try t.norm(axes: [try a.int("axis")], keepDims: true).clamp(min: Float(try a.double("eps")))
+            return .tensor(try t / n)
+        }
         r.add(nil, "rsqrt", [Parameter("t")], doc: "1 / sqrt(t), elementwise.") { a in .tensor(try a.tensor("t").rsqrt()) }
         r.add(nil, "maximum", [Parameter("a"), Parameter("b")], doc: "Elementwise maximum of two tensors (broadcasting; nan wins).") { a in
             .tensor(try a.tensor("a").maximum(try a.tensor("b")))
