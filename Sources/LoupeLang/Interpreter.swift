@@ -125,6 +125,14 @@ public final class Interpreter {
 
     public func source(of file: String) -> String? { sources[file] }
 
+    /// Defines (or re-defines) a top-level name from the host, e.g. a notebook's `params` record. Code run
+    /// afterwards sees it like a `let` (or a `var` when `mutable`).
+    public func define(_ name: String, _ value: Value, mutable: Bool = false) {
+        let box = GlobalBox(name, value)
+        box.constant = !mutable
+        module.globals[name] = GlobalInfo(box: box, kind: mutable ? .variable : .constant)
+    }
+
     /// Forgets user globals (keeps built-ins and the standard library).
     public func reset() {
         module.globals = stdlibGlobals

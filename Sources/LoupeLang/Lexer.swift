@@ -37,6 +37,8 @@ private let operators: [String] = ["...", "..", "|>", "->", "**", "//", "==", "!
                                    "+", "-", "*", "/", "%", "@", "<", ">", "=", "(", ")", "[", "]", "{", "}", ",", ":",
                                    ";", "."]
 
+private let operatorScalars: [(String, [Unicode.Scalar])] = operators.map { ($0, Array($0.unicodeScalars)) }
+
 /// Binary operators: a line ending in one continues, and a line starting with one (other than `-`/`+`) continues
 /// the previous line.
 private let binaryOps: Set<String> = ["+", "-", "*", "/", "//", "%", "**", "@", "==", "!=", "<", "<=", ">", ">=",
@@ -118,9 +120,10 @@ struct Lexer {
                 continue
             }
             var matched: String?
-            for op in operators {
+            for (op, scalars) in operatorScalars where scalars[0] == c {
                 var ok = true
-                for (k, u) in op.unicodeScalars.enumerated() where peek(k) != u { ok = false; break }
+                var k = 1
+                while k < scalars.count { if peek(k) != scalars[k] { ok = false; break }; k += 1 }
                 if ok { matched = op; break }
             }
             guard let op = matched else {

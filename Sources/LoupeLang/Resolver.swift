@@ -138,7 +138,11 @@ final class Resolver {
     }
 
     /// " (did you mean 'length'?)" for the visible name closest to `name`, or "".
+    private lazy var builtinNameSet: Set<String> = Set(builtinNames())
+
     private func suggestion(for name: String) -> String {
+        // Suggestions cost a distance per visible name; past a few errors the rest are noise anyway.
+        if errors.count >= 8 { return "" }
         var candidates = Set<String>()
         var f: FnScope? = fn
         while let s = f {
@@ -148,7 +152,7 @@ final class Resolver {
         }
         candidates.formUnion(module.globals.keys)
         candidates.formUnion(pending.keys)
-        candidates.formUnion(builtinNames())
+        candidates.formUnion(builtinNameSet)
         return Suggest.nearest(name, in: candidates).map { " (did you mean '\($0)'?)" } ?? ""
     }
 

@@ -134,3 +134,12 @@ extension InterpreterTests {
         XCTAssertTrue(i.globalNames.contains("ns"))
     }
 }
+
+extension InterpreterTests {
+    func testDefineFromHost() throws {
+        let (i, _) = try makeInterpreter()
+        i.define("params", .record(Record(keys: ["n"], values: [.int(5)])))
+        XCTAssertTrue(Value.equal(try i.run("params.n * 2", file: "t"), .int(10)))
+        XCTAssertThrowsError(try i.run("params = 1", file: "t"))
+    }
+}

@@ -104,7 +104,7 @@ final class ParserFuzzTests: XCTestCase {
         watchdog.start()
         defer { lock.lock(); stop = true; lock.unlock() }
         var rng = Rng(state: 0xC0FFEE)
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(8)
         var ran = 0
         while ran < 3_000 && Date() < deadline {
             let src = ParserFuzzTests.mutate(sources[rng.int(sources.count)], &rng)
