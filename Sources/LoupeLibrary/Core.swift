@@ -355,6 +355,10 @@ enum CoreBuiltins {
             if let s = try a.optInt("stop") { stop = s } else { stop = start; start = 0 }
             let step = try a.int("step")
             guard step != 0 else { throw a.error("step", "must not be zero") }
+            // Keep every count and index computation of the range inside Int.
+            guard Swift.abs(Double(stop) - Double(start)) + Swift.abs(Double(step)) < 4e18 else {
+                throw a.fail("range from \(start) to \(stop) by \(step) is too large")
+            }
             return .range(RangeValue(start: start, end: stop, step: step))
         }
 
@@ -486,6 +490,10 @@ enum CoreBuiltins {
               """) { a in
             let n = try a.int("n")
             guard n >= 0 else { throw a.error("n", "must not be negative, got \(n)") }
+            let unit: Int = { if case let .string(s) = a["x"] { return Swift.max(s.utf8.count, 1) }; return 1 }()
+            guard n <= LibLimits.maxElements / unit else {
+                throw a.error("n", "is too large: the result would exceed \(LibLimits.maxElements) elements")
+            }
             if case let .string(s) = a["x"] { return .string(String(repeating: s, count: n)) }
             return .list(Array(repeating: a["x"], count: n))
         }
@@ -494,7 +502,8 @@ enum CoreBuiltins {
     static func rangeContains(_ r: RangeValue, _ i: Int) -> Bool {
         if r.step > 0 { guard i >= r.start, i < r.end else { return false } }
         else { guard i <= r.start, i > r.end else { return false } }
-        return (i - r.start) % r.step == 0
+        let (d, overflow) = i.subtractingReportingOverflow(r.start)
+        return overflow ? false : d % r.step == 0
     }
 
     /// Stable sort of values by their keys (computed once each).
@@ -642,6 +651,7 @@ enum CoreBuiltins {
               """) { a in
             let s = LibConvert.text(a["s"])
             let width = try a.int("width"), fill = try a.string("fill")
+            guard width <= LibLimits.maxElements else { throw a.error("width", "is too large, got \(width)") }
             guard fill.count == 1 else { throw a.error("fill", "must be one character, got \(Value.string(fill).repr)") }
             let n = Swift.max(0, width - s.count)
             switch try a.string("align") {

@@ -110,7 +110,9 @@ enum FunctionalBuiltins {
               Use as `for [i, x] in enumerate(xs) { }`.
               """) { a in
             let start = try a.int("start")
-            return .list(try a.items("xs").enumerated().map { .list([.int(start + $0), $1]) })
+            let items = try a.items("xs")
+            guard start.addingReportingOverflow(items.count).overflow == false else { throw a.error("start", "is too large, got \(start)") }
+            return .list(items.enumerated().map { .list([.int(start + $0), $1]) })
         }
 
         r.add(nil, "take", [xs, Parameter("n", .int)], doc: """

@@ -26,6 +26,8 @@ struct LibRegistrar {
                 return try body(a)
             } catch let e as TensorError {
                 throw a.tensorError(e)
+            } catch let LibConvert.Problem.message(m) {
+                throw a.fail(m)
             }
         }
     }
@@ -130,10 +132,14 @@ struct LibArgs {
     /// The elements of an iterable argument: a list, range, string (characters), record (keys) or tensor (rows).
     func items(_ name: String) throws -> [Value] {
         let v = raw[name]
-        guard let xs = try LibConvert.items(v) else {
-            throw typeError(name, "a list, range, string, record or tensor", v)
+        do {
+            guard let xs = try LibConvert.items(v) else {
+                throw typeError(name, "a list, range, string, record or tensor", v)
+            }
+            return xs
+        } catch let LibConvert.Problem.message(m) {
+            throw fail(m)
         }
-        return xs
     }
 
     /// A tensor, or a number / nested list of numbers converted to one.
@@ -168,6 +174,7 @@ struct LibArgs {
             data.reserveCapacity(t.count)
             for x in t.scalars {
                 guard x.isFinite, x == x.rounded() else { throw error(name, "must hold whole numbers, got \(x)") }
+                guard Swift.abs(x) < 9e18 else { throw error(name, "holds an index too large for an int: \(x)") }
                 data.append(Int(x))
             }
             return try IndexTensor(shape: t.shape, data: data)
@@ -217,6 +224,12 @@ struct LibArgs {
     }
 }
 
+/// Limits that keep bad input from exhausting memory (an error instead of a crash).
+enum LibLimits {
+    /// The most elements (or UTF-8 bytes) `repeat` and `pad` build.
+    static let maxElements = 1 << 30
+}
+
 /// Conversions between Loupe values and Swift/tensor values.
 enum LibConvert {
     enum Problem: Error { case message(String) }
@@ -243,7 +256,11 @@ enum LibConvert {
             } else { break }
         }
         var data: [Float] = []
-        data.reserveCapacity(shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? 0 : $0 * $1 })
+        // Refuses sizes Loupe cannot allocate (a huge range) before building anything.
+        do { data.reserveCapacity(try Shape.elementCount(shape, op: "tensor")) } catch let e as TensorError {
+            let text = e.description
+            throw Problem.message(text.hasPrefix("tensor: ") ? "is too large: " + text.dropFirst(8) : text)
+        }
         func path(_ p: [Int]) -> String { "[" + p.map(String.init).joined(separator: "][") + "]" }
         func walk(_ v: Value, _ depth: Int, _ p: [Int]) throws {
             if depth == shape.count {
@@ -303,7 +320,8 @@ enum LibConvert {
         let xs = t.scalars
         func scalar(_ x: Float) throws -> Value {
             if ints {
-                guard x.isFinite, x == x.rounded() else { throw Problem.message("value \(x) is not a whole number") }
+                guard x.isFinite, x == x.rounded() else { throw Problem.message("value \(x) that is not a whole number") }
+                guard Swift.abs(x) < 9e18 else { throw Problem.message("value \(x) too large for an int") }
                 return .int(Int(x))
             }
             return .float(double(x))
@@ -330,7 +348,11 @@ enum LibConvert {
     static func items(_ v: Value) throws -> [Value]? {
         switch v {
         case let .list(xs): return xs
-        case let .range(r): return (0..<r.count).map { .int(r[$0]) }
+        case let .range(r):
+            guard r.count <= LibLimits.maxElements else {
+                throw Problem.message("a range of \(r.count) elements is too large to make into a list")
+            }
+            return (0..<r.count).map { .int(r[$0]) }
         case let .string(s): return s.map { .string(String($0)) }
         case let .record(r): return r.keys.map { .string($0) }
         case let .tensor(t):

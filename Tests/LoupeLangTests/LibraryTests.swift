@@ -243,6 +243,15 @@ final class LibraryTests: XCTestCase {
         assertEqual(try call("contains", [.range(RangeValue(start: 0, end: 10, step: 2)), .int(4)]), .bool(true))
         assertEqual(try call("contains", [.string("hello"), .string("ell")]), .bool(true))
         assertEqual(try call("repeat", [.string("ab"), .int(2)]), .string("abab"))
+        assertError("repeat", [.string("ab"), .int(1 << 40)], "repeat: argument 'n' is too large")
+        assertError("range", [.int(Int.min), .int(Int.max)], "range: range from")
+        assertError("map", [.range(RangeValue(start: 0, end: 1 << 40)), fn { $0[0] }], "map: a range of 1099511627776 elements is too large to make into a list")
+        assertError("sum", [.range(RangeValue(start: 0, end: 1 << 40))], "sum: a range of 1099511627776 elements is too large")
+        assertError("tensor", [.range(RangeValue(start: 0, end: 1 << 40))], "tensor: argument 'data' is too large: refusing to allocate")
+        assertEqual(try call("contains", [.range(RangeValue(start: -5, end: 5, step: 3)), .int(1)]), .bool(true))
+        assertError("enumerate", [ints(1, 2)], ["start": .int(Int.max)], "enumerate: argument 'start' is too large")
+        assertError("tolist", [.tensor(Tensor([0.5]))], ["ints": .bool(true)], "tolist: argument 't' holds a value 0.5 that is not a whole number")
+        assertError("one_hot", [floats(1e30), .int(3)], "one_hot: argument 'indices' holds an index too large for an int")
     }
 
     func testFunctional() throws {
