@@ -168,7 +168,7 @@ else bad "piped input with an error exits 1" "rc=$rc err=$err"; fi
 if ! command -v tmux >/dev/null; then
     echo "cli tests: installing tmux for the pseudo-terminal tests" >&2
     sudo_cmd=""
-    [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+    [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo -n"
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq tmux >/dev/null 2>&1 \
         || { $sudo_cmd apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq tmux >/dev/null 2>&1; }
 fi
