@@ -665,9 +665,36 @@ final class Compiler {
 
     /// Calls of a top-level function by name (`fib(n - 1)`): the box never changes once assigned, so the closure
     /// is cached unretained at the call site (the box keeps it alive) and called without reference counting.
-    private func compileCachedCall(_ box: GlobalBox, _ args: [C], _ span: SourceSpan) -> Code {
+    private func compileCachedCall(_ box: GlobalBox, _ args: [C], _ span: SourceSpan, slot: Int = -1, delta: Int = 0,
+                                   deltaSpan: SourceSpan? = nil, deltaOp: BinaryOp = .add) -> Code {
         final class Site { @exclusivity(unchecked) var cached: Unmanaged<Closure>? }
         let site = Site(), size = frameSize, m = self.m
+        if args.count == 1 && slot >= 0 {
+            let general = args[0].run, dspan = deltaSpan ?? span
+            return { fp in
+                let x: Value
+                if case let .int(v) = fp[slot] {
+                    let (r, o) = v.addingReportingOverflow(delta)
+                    if o { throw Ops.overflow(deltaOp, v, deltaOp == .sub ? -delta : delta, dspan) }
+                    x = .int(r)
+                } else {
+                    x = try general(fp)
+                }
+                let nfp = fp + size
+                if let u = site.cached {
+                    return try u._withUnsafeGuaranteedRef { c in
+                        nfp.initialize(to: x)
+                        return try m.invoke(c, nfp, span)
+                    }
+                }
+                let f = box.p.pointee
+                if case let .function(fn) = f, fn.kindTag == 1 {
+                    let c = unsafeDowncast(fn, to: Closure.self)
+                    if c.proto.paramCount == 1 { site.cached = Unmanaged.passUnretained(c) }
+                }
+                return try m.call(f, [x], [], span: span, top: nfp)
+            }
+        }
         if args.count == 1 {
             let a0 = args[0].run
             return { fp in
@@ -729,6 +756,12 @@ final class Compiler {
             }
         }
         if let n = c.callee as? NameExpr, case let .global(box) = n.ref, box.constant, args.count == 1 || args.count == 2 {
+            if args.count == 1, let b = c.args[0] as? BinaryExpr, b.op == .sub || b.op == .add,
+               case let .slot(a) = operand(b.lhs), case let .int(k) = operand(b.rhs) {
+                // `f(n - 1)`: the argument is computed inside the call node.
+                return compileCachedCall(box, args, span, slot: a, delta: b.op == .sub ? -k : k, deltaSpan: b.opSpan,
+                                         deltaOp: b.op)
+            }
             return compileCachedCall(box, args, span)
         }
         if let n = c.callee as? NameExpr, case .local = n.ref, args.count == 2 || args.count == 1 {

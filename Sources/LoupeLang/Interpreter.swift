@@ -277,20 +277,57 @@ public final class Interpreter {
 
     private static let bigStackKey = "loupe.interpreter.bigstack"
 
-    /// Runs `body` on a thread with a 1 GiB stack (or directly, if already on one).
+    /// Runs `body` on the big-stack worker thread (or directly, if already on it).
     static func onBigStack<T>(_ body: @escaping () throws -> T) throws -> T {
         if Thread.current.threadDictionary[bigStackKey] != nil { return try body() }
         let box = ResultBox<T>()
-        let done = DispatchSemaphore(value: 0)
-        let thread = Thread {
-            Thread.current.threadDictionary[bigStackKey] = true
-            box.result = Result { try body() }
-            done.signal()
-        }
-        thread.stackSize = 1 << 30
-        thread.start()
-        done.wait()
+        BigStackWorker.shared.perform { box.result = Result { try body() } }
         return try box.result!.get()
+    }
+}
+
+/// One long-lived thread with a 1 GiB stack runs all Loupe code: reusing it keeps its stack pages mapped (a fresh
+/// thread per `run` paid page faults on every deep recursion) and costs no thread start per call.
+private final class BigStackWorker: @unchecked Sendable {
+    static let shared = BigStackWorker()
+    private let condition = NSCondition()
+    private let submit = NSLock()
+    private var job: (() -> Void)?
+    private var finished = false
+
+    private init() {
+        let thread = Thread { [unowned self] in self.loop() }
+        thread.stackSize = 1 << 30
+        thread.name = "loupe-interpreter"
+        thread.start()
+    }
+
+    private func loop() {
+        Thread.current.threadDictionary["loupe.interpreter.bigstack"] = true
+        while true {
+            condition.lock()
+            while job == nil { condition.wait() }
+            let j = job!
+            condition.unlock()
+            j()
+            condition.lock()
+            job = nil
+            finished = true
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    /// Runs `work` on the worker and waits for it; callers from several threads take turns.
+    func perform(_ work: @escaping () -> Void) {
+        submit.lock()
+        defer { submit.unlock() }
+        condition.lock()
+        finished = false
+        job = work
+        condition.broadcast()
+        while !finished { condition.wait() }
+        condition.unlock()
     }
 }
 
