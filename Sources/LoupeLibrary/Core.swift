@@ -653,7 +653,7 @@ enum CoreBuiltins {
             let width = try a.int("width"), fill = try a.string("fill")
             guard width <= LibLimits.maxElements else { throw a.error("width", "is too large, got \(width)") }
             guard fill.count == 1 else { throw a.error("fill", "must be one character, got \(Value.string(fill).repr)") }
-            let n = Swift.max(0, width - s.count)
+            let n = width <= s.count ? 0 : width - s.count
             switch try a.string("align") {
             case "left": return .string(s + String(repeating: fill, count: n))
             case "right": return .string(String(repeating: fill, count: n) + s)

@@ -63,6 +63,11 @@ enum TensorBuiltins {
         switch a["sep"] {
         case let .int(n):
             guard n > 0 else { throw a.error("sep", "must be a positive number of sections, got \(n)") }
+            // More sections than elements could only give empty pieces (and LoupeTensor would build n of them).
+            let ax = axis < 0 ? axis + t.rank : axis
+            if ax >= 0, ax < t.rank, n > Swift.max(t.shape[ax], 1) {
+                throw a.error("sep", "asks for \(n) sections of an axis of size \(t.shape[ax])")
+            }
             parts = try t.split(sections: n, axis: axis)
         case .list: parts = try t.split(sizes: try a.shape("sep"), axis: axis)
         default: throw a.typeError("sep", "an int (sections) or a list of sizes for a tensor", a["sep"])

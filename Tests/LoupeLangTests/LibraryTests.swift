@@ -480,4 +480,48 @@ final class LibraryTests: XCTestCase {
         // The first query attends only to the first key.
         XCTAssertEqual(Array(tensorValue(out)!.scalars[0..<4]), Array(tensorValue(q)!.scalars[0..<4]))
     }
+
+    /// Every built-in, called with odd values (nil, extreme ints, nan, empty and ragged lists, empty and 3-d
+    /// tensors, functions) in every positional slot and keyword, returns or throws: none traps.
+    func testNoBuiltinTrapsOnOddArguments() throws {
+        let reg = LoupeLibrary.makeRegistry()
+        let id = Value.function(Builtin(name: "id", parameters: [Parameter("x")], doc: "") { $0.values[0] })
+        let pool: [Value] = [.nil, .int(0), .int(-1), .int(2), .int(Int.max), .int(Int.min), .int(1 << 40), .float(.nan), .float(-0.5), .float(1e300),
+                             .string("a,b"), .string(""), .list([]), .list([.int(1), .int(2)]), .list([.list([.int(1), .int(2)]), .list([.int(3), .int(4)])]),
+                             .list([.string("x"), .int(1)]), .tensor(try Tensor(shape: [2, 2], data: [1, 2, 3, 4])), .tensor(Tensor(scalar: 3)),
+                             .tensor(try Tensor(shape: [0, 2], data: [])), .bool(true), .record(Record(["a": .int(1)])), .range(RangeValue(start: 0, end: 3)), id,
+                             .tensor(try Tensor(shape: [2, 1, 3], data: [1, .nan, 3, -4, 5, .infinity])), .list([.float(.nan), .float(1)])]
+        let small: [Value] = [.nil, .int(-1), .int(1), .float(.nan), .string("a"), .list([.int(0)]), .tensor(Tensor([1, 2])), id]
+        var calls = 0
+        for name in reg.names {
+            let b = reg.lookup(name)!
+            let positional = b.parameters.filter { !$0.keywordOnly }
+            let n = min(positional.count, 3)
+            func run(_ args: [Value]) {
+                var vals = b.parameters.map { $0.defaultValue ?? .nil }
+                for (i, v) in args.enumerated() { vals[b.parameters.firstIndex { $0.name == positional[i].name }!] = v }
+                let a = Arguments(function: name, names: b.parameters.map(\.name), values: vals, span: nil) { f, xs in
+                    guard case let .function(fn) = f, let bf = fn as? Builtin else { throw LoupeError(.type, "x") }
+                    return try bf.body(Arguments(function: bf.name, names: bf.parameters.map(\.name), values: Array(xs.prefix(bf.parameters.count)) + Array(repeating: .nil, count: max(0, bf.parameters.count - xs.count)), span: nil, call: { _, _ in .nil }))
+                }
+                calls += 1
+                _ = try? b.body(a)
+            }
+            if n == 0 { run([]) }
+            else if n == 1 { for x in pool { run([x]) } }
+            else if n == 2 { for x in pool { for y in pool { run([x, y]) } } }
+            else { for x in pool { for y in small { for z in small { run([x, y, z]) } } } }
+            // keywords: each keyword-only parameter set to each pool value, first positional a tensor
+            for p in b.parameters where p.keywordOnly {
+                for v in pool { for first in small + [.tensor(try Tensor(shape: [2, 2], data: [1, 2, 3, 4]))] {
+                    var vals = b.parameters.map { $0.defaultValue ?? .nil }
+                    if let f = positional.first { vals[b.parameters.firstIndex { $0.name == f.name }!] = first }
+                    vals[b.parameters.firstIndex { $0.name == p.name }!] = v
+                    calls += 1
+                    _ = try? b.body(Arguments(function: name, names: b.parameters.map(\.name), values: vals, span: nil, call: { _, _ in .nil }))
+                } }
+            }
+        }
+        XCTAssertGreaterThan(calls, 50_000)
+    }
 }
