@@ -65,6 +65,13 @@ public enum Autograd {
         return try body()
     }
 
+    /// Whether an op on these inputs must record its backward rule. Hot ops check this first, so that outside
+    /// differentiation they allocate neither the input list nor the backward closure's context.
+    @inline(__always)
+    static func tracks(_ a: Tensor, _ b: Tensor? = nil) -> Bool {
+        isEnabled && (a.requiresGrad || (b?.requiresGrad ?? false))
+    }
+
     /// Attaches a backward rule to `out` when any input requires grad. Returns `out`.
     @inline(__always)
     static func record(

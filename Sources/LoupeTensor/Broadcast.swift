@@ -80,14 +80,10 @@ extension Tensor {
     static func binary(
         _ a: Tensor, _ b: Tensor, op: String, cost: Int = 1, _ v: (F8, F8) -> F8, _ s: (Float, Float) -> Float
     ) throws -> Tensor {
-        let plan = try BroadcastPlan(a.shape, b.shape, op: op)
-        let out = try Tensor(uninitialized: plan.outShape, op: op)
-        if out.count == 0 { return out }
-        let pa = a.dataPointer, pb = b.dataPointer, po = out.dataPointer
-        plan.forEachRow(cost: cost) { oa, ia, ob, ib, oo, n in
-            let x = pa + oa, y = pb + ob, z = po + oo
+        // Hot loop, three shapes of it: both contiguous, or one side a broadcast scalar.
+        @inline(__always)
+        func row(_ x: UnsafePointer<Float>, _ ia: Int, _ y: UnsafePointer<Float>, _ ib: Int, _ z: UnsafeMutablePointer<Float>, _ n: Int) {
             var i = 0
-            // Hot loop, three shapes of it: both contiguous, or one side a broadcast scalar.
             if ia == 1 && ib == 1 {
                 while i + 8 <= n {
                     let r = v(UnsafeRawPointer(x + i).loadUnaligned(as: F8.self), UnsafeRawPointer(y + i).loadUnaligned(as: F8.self))
@@ -113,6 +109,28 @@ extension Tensor {
                 let r = s(x[0], y[0])
                 while i < n { z[i] = r; i += 1 }
             }
+        }
+        let pa = a.dataPointer, pb = b.dataPointer
+        // Fast path without a broadcast plan (whose shape arrays cost more than a small op itself): equal
+        // shapes, or one side a single element.
+        let sameShape = a.shape == b.shape
+        let bScalar = !sameShape && b.count == 1 && b.rank <= a.rank
+        let aScalar = !sameShape && !bScalar && a.count == 1 && a.rank <= b.rank
+        if sameShape || aScalar || bScalar {
+            let out = try Tensor(uninitialized: aScalar ? b.shape : a.shape, op: op)
+            let po = out.dataPointer
+            let ia = aScalar ? 0 : 1, ib = bScalar ? 0 : 1
+            Parallel.forEach(out.count, cost: cost) { r in
+                row(pa + r.lowerBound * ia, ia, pb + r.lowerBound * ib, ib, po + r.lowerBound, r.count)
+            }
+            return out
+        }
+        let plan = try BroadcastPlan(a.shape, b.shape, op: op)
+        let out = try Tensor(uninitialized: plan.outShape, op: op)
+        if out.count == 0 { return out }
+        let po = out.dataPointer
+        plan.forEachRow(cost: cost) { oa, ia, ob, ib, oo, n in
+            row(pa + oa, ia, pb + ob, ib, po + oo, n)
         }
         return out
     }

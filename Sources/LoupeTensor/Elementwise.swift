@@ -8,6 +8,7 @@ import Foundation
 extension Tensor {
     public static func + (a: Tensor, b: Tensor) throws -> Tensor {
         let out = try binary(a, b, op: "add", { $0 + $1 }, { $0 + $1 })
+        guard Autograd.tracks(a, b) else { return out }
         return Autograd.record(out, "add", [a, b]) { g in
             [try g.sumToShape(a.shape), try g.sumToShape(b.shape)]
         }
@@ -15,6 +16,7 @@ extension Tensor {
 
     public static func - (a: Tensor, b: Tensor) throws -> Tensor {
         let out = try binary(a, b, op: "sub", { $0 - $1 }, { $0 - $1 })
+        guard Autograd.tracks(a, b) else { return out }
         return Autograd.record(out, "sub", [a, b]) { g in
             [try g.sumToShape(a.shape), try (-g).sumToShape(b.shape)]
         }
@@ -22,6 +24,7 @@ extension Tensor {
 
     public static func * (a: Tensor, b: Tensor) throws -> Tensor {
         let out = try binary(a, b, op: "mul", { $0 * $1 }, { $0 * $1 })
+        guard Autograd.tracks(a, b) else { return out }
         return Autograd.record(out, "mul", [a, b]) { g in
             [try (g * b).sumToShape(a.shape), try (g * a).sumToShape(b.shape)]
         }
@@ -29,6 +32,7 @@ extension Tensor {
 
     public static func / (a: Tensor, b: Tensor) throws -> Tensor {
         let out = try binary(a, b, op: "div", { $0 / $1 }, { $0 / $1 })
+        guard Autograd.tracks(a, b) else { return out }
         return Autograd.record(out, "div", [a, b]) { [out = out.detached()] g in
             // d(a/b)/da = 1/b; d(a/b)/db = -a/b^2 = -out/b
             [try (g / b).sumToShape(a.shape), try (-(g * out) / b).sumToShape(b.shape)]
@@ -37,6 +41,7 @@ extension Tensor {
 
     public static prefix func - (a: Tensor) -> Tensor {
         let out = try! a.unary(op: "neg") { -$0 }  // same shape as an existing tensor: cannot fail
+        guard Autograd.tracks(a) else { return out }
         return Autograd.record(out, "neg", [a]) { g in [-g] }
     }
 
@@ -48,6 +53,7 @@ extension Tensor {
             for i in 0..<8 { r[i] = Foundation.pow(x[i], y[i]) }
             return r
         }, { Foundation.pow($0, $1) })
+        guard Autograd.tracks(a, b) else { return out }
         return Autograd.record(out, "pow", [a, b]) { [out = out.detached()] g in
             // d/da = b a^(b-1); d/db = a^b log a (only where a > 0; 0 elsewhere, as JAX does for a = 0)
             let ga = try g * b * a.pow(b - Tensor(scalar: 1))
@@ -66,6 +72,7 @@ extension Tensor {
                 r.replace(with: y, where: y .!= y)
                 return r
             }, { x, y in x.isNaN || y.isNaN ? .nan : Swift.max(x, y) })
+        guard Autograd.tracks(a, b) else { return out }
         return Autograd.record(out, "maximum", [a, b]) { g in
             let m = try a >= b
             return [try (g * m).sumToShape(a.shape), try (g * (Tensor(scalar: 1) - m)).sumToShape(b.shape)]
@@ -81,6 +88,7 @@ extension Tensor {
                 r.replace(with: y, where: y .!= y)
                 return r
             }, { x, y in x.isNaN || y.isNaN ? .nan : Swift.min(x, y) })
+        guard Autograd.tracks(a, b) else { return out }
         return Autograd.record(out, "minimum", [a, b]) { g in
             let m = try a <= b
             return [try (g * m).sumToShape(a.shape), try (g * (Tensor(scalar: 1) - m)).sumToShape(b.shape)]
@@ -140,6 +148,7 @@ extension Tensor {
         Parallel.forEach(out.count) { r in
             for i in r { po[i] = pc[i] != 0 ? px[i] : py[i] }
         }
+        guard Autograd.tracks(a, b) else { return out }
         return Autograd.record(out, "where", [a, b]) { g in
             let m = try c != Tensor(scalar: 0)
             return [try (g * m).sumToShape(a.shape), try (g * (Tensor(scalar: 1) - m)).sumToShape(b.shape)]
@@ -153,6 +162,7 @@ extension Tensor {
     public func abs() -> Tensor {
         let x = self
         let out = try! unary(op: "abs") { $0.replacing(with: -$0, where: $0 .< 0) }
+        guard Autograd.tracks(x) else { return out }
         return Autograd.record(out, "abs", [x]) { g in
             // sign(x); 0 at 0
             let sign = try! x.unary(op: "sign") { v in
@@ -165,12 +175,14 @@ extension Tensor {
     public func exp() -> Tensor {
         let x = self
         let out = try! unary(op: "exp", cost: 8, ExpKernel())
+        guard Autograd.tracks(x) else { return out }
         return Autograd.record(out, "exp", [x]) { [out = out.detached()] g in [try g * out] }
     }
 
     public func log() -> Tensor {
         let x = self
         let out = try! unary(op: "log", cost: 8, LogKernel())
+        guard Autograd.tracks(x) else { return out }
         return Autograd.record(out, "log", [x]) { g in [try g / x] }
     }
 
@@ -186,12 +198,14 @@ extension Tensor {
             r.replace(with: vlog(u), where: u .== .infinity)
             return r
         }
+        guard Autograd.tracks(x) else { return out }
         return Autograd.record(out, "log1p", [x]) { g in [try g / (x + 1)] }
     }
 
     public func sqrt() -> Tensor {
         let x = self
         let out = try! unary(op: "sqrt", cost: 2) { $0.squareRoot() }
+        guard Autograd.tracks(x) else { return out }
         return Autograd.record(out, "sqrt", [x]) { [out = out.detached()] g in [try g * 0.5 / out] }
     }
 
@@ -199,18 +213,21 @@ extension Tensor {
     public func rsqrt() -> Tensor {
         let x = self
         let out = try! unary(op: "rsqrt", cost: 2) { 1 / $0.squareRoot() }
+        guard Autograd.tracks(x) else { return out }
         return Autograd.record(out, "rsqrt", [x]) { [out = out.detached()] g in [try g * -0.5 * out * out * out] }
     }
 
     public func tanh() -> Tensor {
         let x = self
         let out = try! unary(op: "tanh", cost: 10, TanhKernel())
+        guard Autograd.tracks(x) else { return out }
         return Autograd.record(out, "tanh", [x]) { [out = out.detached()] g in [try g * (1 - out * out)] }
     }
 
     public func sigmoid() -> Tensor {
         let x = self
         let out = try! unary(op: "sigmoid", cost: 10, SigmoidKernel())
+        guard Autograd.tracks(x) else { return out }
         return Autograd.record(out, "sigmoid", [x]) { [out = out.detached()] g in [try g * out * (1 - out)] }
     }
 
@@ -218,6 +235,7 @@ extension Tensor {
     public func silu() -> Tensor {
         let x = self
         let out = try! unary(op: "silu", cost: 10, SiluKernel())
+        guard Autograd.tracks(x) else { return out }
         return Autograd.record(out, "silu", [x]) { g in
             let s = x.detached().sigmoid()
             return [try g * s * (1 + x * (1 - s))]
@@ -227,6 +245,7 @@ extension Tensor {
     public func relu() -> Tensor {
         let x = self
         let out = try! unary(op: "relu") { $0.replacing(with: 0, where: $0 .< 0) }
+        guard Autograd.tracks(x) else { return out }
         return Autograd.record(out, "relu", [x]) { g in [try g * (x > Tensor(scalar: 0))] }
     }
 
@@ -239,6 +258,7 @@ extension Tensor {
         let c: Float = 0.7978845608028654  // sqrt(2/pi)
         if approximate {
             let out = try! unary(op: "gelu", cost: 12, GeluTanhKernel())
+            guard Autograd.tracks(x) else { return out }
             return Autograd.record(out, "gelu", [x]) { g in
                 let d = try! x.unary(op: "gelu_grad", cost: 12) { (x: F8) -> F8 in
                     let x2: F8 = x * x
@@ -256,6 +276,7 @@ extension Tensor {
             for i in 0..<8 { r[i] = 0.5 * x[i] * Foundation.erfc(-x[i] * 0.7071067811865476) }
             return r
         }
+        guard Autograd.tracks(x) else { return out }
         return Autograd.record(out, "gelu_erf", [x]) { g in
             let d = try! x.unary(op: "gelu_erf_grad", cost: 20) { x in
                 var r = F8()
@@ -280,6 +301,7 @@ extension Tensor {
         let out = try unary(op: "clamp") { v in
             v.replacing(with: l, where: v .< l).replacing(with: h, where: v .> h)
         }
+        guard Autograd.tracks(x) else { return out }
         return Autograd.record(out, "clamp", [x]) { g in
             let inside = try! x.unary(op: "clamp_grad") { v in
                 F8(repeating: 1).replacing(with: 0, where: v .< l).replacing(with: 0, where: v .> h)
