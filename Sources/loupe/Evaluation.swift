@@ -16,8 +16,14 @@ struct UserError: Error, CustomStringConvertible {
 /// a large stack itself, so deep recursion ends in its `stack overflow` error.
 enum Session {
     static func makeInterpreter() throws -> Interpreter {
-        try Interpreter(registry: LoupeLibrary.makeRegistry())
+        let interpreter = try Interpreter(registry: LoupeLibrary.makeRegistry())
+        live.append(interpreter)
+        return interpreter
     }
+
+    /// Interpreters live until the process exits: freeing a session's values on the way out is wasted time, and a
+    /// value nested many thousands deep would be freed recursively on the main thread's small stack.
+    nonisolated(unsafe) private static var live: [Interpreter] = []
 
     /// The message for an error: a LoupeError rendered against the source it points into (the interpreter keeps
     /// every file it ran; `extra` holds sources it may not know), anything else on one line.

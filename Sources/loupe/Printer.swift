@@ -9,20 +9,22 @@ struct Printer {
     var maxItems = 20
     var maxStringLength = 2000
     var width = 100
+    /// Lists and records nested deeper than this print as [...] and {...}.
+    var maxDepth = 40
 
     func format(_ value: Value) -> String {
         render(value, indent: 0)
     }
 
     /// The value on one line if it fits, else one element per line, indented.
-    private func render(_ value: Value, indent: Int) -> String {
-        let flat = oneLine(value)
+    private func render(_ value: Value, indent: Int, level: Int = 0) -> String {
+        let flat = oneLine(value, level: level)
         if !flat.contains("\n"), indent + flat.count <= width { return flat }
         let pad = String(repeating: " ", count: indent + 2)
         let close = String(repeating: " ", count: indent)
         switch value {
         case let .list(xs):
-            var items = xs.prefix(maxItems).map { render($0, indent: indent + 2) + "," }
+            var items = xs.prefix(maxItems).map { render($0, indent: indent + 2, level: level + 1) + "," }
             if xs.count > maxItems { items.append("... (\(xs.count - maxItems) more)") }
             // Short one-line items (numbers, names) fill each line; anything else goes one per line.
             if items.allSatisfy({ !$0.contains("\n") && $0.count <= 24 }) {
@@ -41,11 +43,11 @@ struct Printer {
         case let .record(r):
             var lines = zip(r.keys, r.values).prefix(maxItems).map { key, v -> String in
                 let k = Printer.fieldName(key) + ": "
-                let flat = oneLine(v)
+                let flat = oneLine(v, level: level + 1)
                 if !flat.contains("\n"), indent + 2 + k.count + flat.count <= width { return pad + k + flat + "," }
                 // A tensor's rows line up under its first one; lists and records open a block of their own.
-                if case .tensor = v { return pad + k + render(v, indent: indent + 2 + k.count) + "," }
-                return pad + k + render(v, indent: indent + 2) + ","
+                if case .tensor = v { return pad + k + render(v, indent: indent + 2 + k.count, level: level + 1) + "," }
+                return pad + k + render(v, indent: indent + 2, level: level + 1) + ","
             }
             if r.count > maxItems { lines.append(pad + "... (\(r.count - maxItems) more)") }
             return "{\n" + lines.joined(separator: "\n") + "\n" + close + "}"
@@ -58,14 +60,16 @@ struct Printer {
     }
 
     /// The one-line form, with the same truncation.
-    private func oneLine(_ value: Value) -> String {
+    private func oneLine(_ value: Value, level: Int) -> String {
         switch value {
+        case .list where level >= maxDepth: return "[...]"
+        case .record where level >= maxDepth: return "{...}"
         case let .list(xs):
-            var items = xs.prefix(maxItems).map(oneLine)
+            var items = xs.prefix(maxItems).map { oneLine($0, level: level + 1) }
             if xs.count > maxItems { items.append("... (\(xs.count - maxItems) more)") }
             return "[" + items.joined(separator: ", ") + "]"
         case let .record(r):
-            var items = zip(r.keys, r.values).prefix(maxItems).map { "\(Printer.fieldName($0)): \(oneLine($1))" }
+            var items = zip(r.keys, r.values).prefix(maxItems).map { "\(Printer.fieldName($0)): \(oneLine($1, level: level + 1))" }
             if r.count > maxItems { items.append("... (\(r.count - maxItems) more)") }
             return "{" + items.joined(separator: ", ") + "}"
         case let .string(s):

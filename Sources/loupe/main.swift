@@ -80,8 +80,11 @@ struct Eval: ParsableCommand {
                 print(try value.json())
             } else if case .nil = value {
                 // Nothing to show (the code printed what it wanted, or ended with a statement).
+            } else if case let .string(text) = value {
+                print(text)
             } else {
-                print(value.display)
+                // Literal syntax as Value.repr writes it, nothing cut; only absurd nesting is elided.
+                print(Printer(maxItems: .max, maxStringLength: .max, width: .max, maxDepth: 1000).format(value))
             }
         } catch {
             throw Reported(Session.message(for: error, interpreter: interpreter, extra: [file: source]))
