@@ -161,6 +161,12 @@ err=$(cat "$tmp/err")
 if [ "$rc" -eq 1 ] && grep -q 'error:' <<<"$err"; then ok "piped input with an error exits 1"
 else bad "piped input with an error exits 1" "rc=$rc err=$err"; fi
 
+printf 'var deep = []\nfor i in 0..20000 { deep = [deep] }\ndeep\n' | HOME="$tmp/home-cli" "$bin" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+out=$(cat "$tmp/out"); err=$(cat "$tmp/err")
+if [ "$rc" -eq 0 ] && grep -q '\[\.\.\.\]' <<<"$out" && ! crashed; then ok "a value nested 20000 deep prints elided, no crash"
+else bad "a value nested 20000 deep prints elided, no crash" "rc=$rc err=$(head -c 300 <<<"$err")"; fi
+
 # ---------------------------------------------------------------------------------------------------------------
 # The REPL in a pseudo-terminal (tmux)
 # ---------------------------------------------------------------------------------------------------------------
