@@ -45,8 +45,9 @@ enum Indexing {
         let lower = step < 0 ? -1 : 0, upper = step < 0 ? count - 1 : count
         let s = clamp(start, step < 0 ? upper : lower, lower: lower, upper: upper)
         let e = clamp(stop, step < 0 ? lower : upper, lower: lower, upper: upper)
+        // s and e lie in -1...count, so their difference is small; only the step can be huge.
         let n: Int
-        if step > 0 { n = e > s ? (e - s + step - 1) / step : 0 } else { n = s > e ? (s - e - step - 1) / (-step) : 0 }
+        if step > 0 { n = e > s ? (e - s - 1) / step + 1 : 0 } else { n = s > e ? Int((UInt(s - e) - 1) / step.magnitude) + 1 : 0 }
         return (s, step, n)
     }
 
@@ -101,8 +102,10 @@ enum Indexing {
             return .string(String((0..<n).map { chars[s + $0 * step] }))
         case let .range(r):
             let (s, step, n) = try sliceIndices(a, b, c, count: r.count, span)
-            let start = r.start + s * r.step, st = r.step * step
-            return .range(RangeValue(start: start, end: start + n * st, step: st))
+            let (st, o) = r.step.multipliedReportingOverflow(by: step)
+            if o { throw LoupeError(.value, "range slice step too large", at: span) }
+            let start = r[s]
+            return .range(RangeValue(start: start, end: n == 0 ? start : r[s + (n - 1) * step] &+ st, step: st))
         default:
             throw LoupeError(.type, "a \(target.typeName) cannot be sliced", at: span)
         }

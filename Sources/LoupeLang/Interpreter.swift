@@ -91,6 +91,10 @@ public final class Interpreter {
     /// Parse + resolve only (no execution): all syntax and name errors.
     public func check(_ source: String, file: String) -> [LoupeError] {
         sources[file] = source
+        return (try? Interpreter.onBigStack { self.checkHere(source, file: file) }) ?? []
+    }
+
+    private func checkHere(_ source: String, file: String) -> [LoupeError] {
         do {
             let stmts = try Parser.parse(source, file: file)
             let resolver = makeResolver(module)

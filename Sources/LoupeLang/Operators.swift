@@ -178,14 +178,14 @@ enum Ops {
     static func repeatString(_ s: String, _ n: Int, _ span: SourceSpan) throws -> Value {
         if n <= 0 { return .string("") }
         let (total, o) = s.utf8.count.multipliedReportingOverflow(by: n)
-        if o || total > 1 << 32 { throw LoupeError(.value, "string repetition too large (\(n) times)", at: span) }
+        if o || total > 1 << 30 { throw LoupeError(.value, "string repetition too large (\(n) times)", at: span) }
         return .string(String(repeating: s, count: n))
     }
 
     static func repeatList(_ xs: [Value], _ n: Int, _ span: SourceSpan) throws -> Value {
         if n <= 0 { return .list([]) }
         let (total, o) = xs.count.multipliedReportingOverflow(by: n)
-        if o || total > 1 << 28 { throw LoupeError(.value, "list repetition too large (\(n) times)", at: span) }
+        if o || total > 1 << 25 { throw LoupeError(.value, "list repetition too large (\(n) times)", at: span) }
         var out: [Value] = []
         out.reserveCapacity(total)
         for _ in 0..<n { out += xs }
@@ -255,8 +255,8 @@ enum Ops {
             case let .float(d): guard d.rounded() == d, let i = Int(exactly: d) else { return false }; x = i
             default: return false
             }
-            if r.step > 0 { return x >= r.start && x < r.end && (x - r.start) % r.step == 0 }
-            return x <= r.start && x > r.end && (r.start - x) % (-r.step) == 0
+            if r.step > 0 { return x >= r.start && x < r.end && UInt(bitPattern: x &- r.start) % UInt(r.step) == 0 }
+            return x <= r.start && x > r.end && UInt(bitPattern: r.start &- x) % r.step.magnitude == 0
         default:
             throw LoupeError(.type, "'in' needs a list, string, record or range on the right, got \(container.typeName)", at: span)
         }
@@ -272,8 +272,8 @@ extension Value {
         case let (.bool(x), .bool(y)): return x == y
         case let (.int(x), .int(y)): return x == y
         case let (.float(x), .float(y)): return x == y
-        case let (.int(x), .float(y)): return Double(x) == y && (y.magnitude < 9.3e18 ? Int(y) == x : false)
-        case let (.float(x), .int(y)): return Double(y) == x && (x.magnitude < 9.3e18 ? Int(x) == y : false)
+        case let (.int(x), .float(y)): return Int(exactly: y) == x
+        case let (.float(x), .int(y)): return Int(exactly: x) == y
         case let (.string(x), .string(y)): return x == y
         case let (.list(xs), .list(ys)):
             return xs.count == ys.count && zip(xs, ys).allSatisfy { equal($0, $1) }

@@ -6,7 +6,7 @@ struct Parser {
     private let file: String
     /// Nesting depth, bounded so that hostile input cannot exhaust the native stack.
     private var depth = 0
-    static let maxNesting = 200
+    static let maxNesting = 1000
 
     init(tokens: [Token], file: String) {
         self.tokens = tokens
@@ -207,7 +207,10 @@ struct Parser {
     mutating func expression() throws -> Expr {
         try enter(); defer { depth -= 1 }
         var e = try orExpr()
+        var chain = 0
+        defer { depth -= chain }
         while at("|>") {
+            try enter(); chain += 1
             let op = advance()
             let rhs = try postfix()
             if let call = rhs as? CallExpr {
@@ -222,12 +225,16 @@ struct Parser {
 
     private mutating func orExpr() throws -> Expr {
         var e = try andExpr()
-        while at("or") { let t = advance(); e = LogicalExpr(false, e, try andExpr(), t.span) }
+        var chain = 0
+        defer { depth -= chain }
+        while at("or") { try enter(); chain += 1; let t = advance(); e = LogicalExpr(false, e, try andExpr(), t.span) }
         return e
     }
     private mutating func andExpr() throws -> Expr {
         var e = try notExpr()
-        while at("and") { let t = advance(); e = LogicalExpr(true, e, try notExpr(), t.span) }
+        var chain = 0
+        defer { depth -= chain }
+        while at("and") { try enter(); chain += 1; let t = advance(); e = LogicalExpr(true, e, try notExpr(), t.span) }
         return e
     }
     private mutating func notExpr() throws -> Expr {
@@ -264,7 +271,10 @@ struct Parser {
     }
     private mutating func additive() throws -> Expr {
         var e = try multiplicative()
+        var chain = 0
+        defer { depth -= chain }
         while at("+") || at("-") {
+            try enter(); chain += 1
             let t = advance()
             e = BinaryExpr(t.text == "+" ? .add : .sub, e, try multiplicative(), t.span)
         }
@@ -272,7 +282,10 @@ struct Parser {
     }
     private mutating func multiplicative() throws -> Expr {
         var e = try unary()
+        var chain = 0
+        defer { depth -= chain }
         while cur.kind == .op, let op = BinaryOp(rawValue: cur.text), [.mul, .div, .floorDiv, .mod, .matmul].contains(op) {
+            try enter(); chain += 1
             let t = advance()
             e = BinaryExpr(op, e, try unary(), t.span)
         }
@@ -302,7 +315,9 @@ struct Parser {
     private mutating func postfix() throws -> Expr {
         var e = try primary()
         var links = 0
+        defer { depth -= links }
         while true {
+            if at("(") || at("[") || at(".") { try enter(); links += 1 }
             if at("(") {
                 let open = advance()
                 var args: [Expr] = [], kws: [KeywordArg] = []
@@ -339,8 +354,6 @@ struct Parser {
             } else {
                 break
             }
-            links += 1
-            if links > 10_000 { throw error("expression too long") }
         }
         return e
     }

@@ -72,10 +72,17 @@ public struct RangeValue: Equatable {
     public let start: Int, end: Int, step: Int
     public init(start: Int, end: Int, step: Int = 1) { self.start = start; self.end = end; self.step = step }
     public var count: Int {
-        if step > 0 { return end > start ? (end - start + step - 1) / step : 0 }
-        return start > end ? (start - end - step - 1) / -step : 0
+        // Unsigned arithmetic: the distance between two Ints always fits in a UInt, and huge steps cannot overflow.
+        if step > 0 {
+            guard end > start else { return 0 }
+            let n = (UInt(bitPattern: end &- start) - 1) / UInt(step) + 1
+            return n > UInt(Int.max) ? Int.max : Int(n)
+        }
+        guard start > end, step != 0 else { return 0 }
+        let n = (UInt(bitPattern: start &- end) - 1) / step.magnitude + 1
+        return n > UInt(Int.max) ? Int.max : Int(n)
     }
-    public subscript(i: Int) -> Int { start + i * step }
+    public subscript(i: Int) -> Int { start &+ i &* step }
 }
 
 /// An error as a value (what `try ... else e { }` binds): its message, kind and where it happened.
