@@ -106,6 +106,10 @@ final class LineEditor {
                 }
                 continue
             }
+            if fds[0].revents & Int16(POLLNVAL) != 0 {
+                rl_callback_handler_remove()
+                return .eof
+            }
             if fds[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
                 rl_callback_read_char()
                 if LineState.done {
