@@ -189,7 +189,11 @@ final class REPL {
         let argument = body.dropFirst(name.count).trimmingCharacters(in: .whitespacesAndNewlines)
         let matches = REPL.commands.filter { $0.name.hasPrefix(name) }
         guard !name.isEmpty, let cmd = matches.first(where: { $0.name == name }) ?? (matches.count == 1 ? matches[0] : nil) else {
-            commandError("unknown command ':\(name)' (:help lists the commands)")
+            if matches.count > 1 && !name.isEmpty {
+                commandError("ambiguous command ':\(name)': " + matches.map { ":" + $0.name }.joined(separator: ", "))
+            } else {
+                commandError("unknown command ':\(name)' (:help lists the commands)")
+            }
             return true
         }
         if !cmd.args.isEmpty && argument.isEmpty {
