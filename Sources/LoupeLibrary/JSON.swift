@@ -71,7 +71,7 @@ enum JSONBuiltins {
                 throw LibConvert.Problem.message("holds a tensor with nan or infinity, which JSON cannot represent")
             }
             try writeTensor(nested, into: &out)
-        case .function, .object, .error:
+        default:  // functions, objects, errors (and any kind of value added later)
             throw LibConvert.Problem.message("holds a \(v.typeName), which JSON cannot represent")
         }
     }
