@@ -243,6 +243,10 @@ extension Tensor {
             throw TensorError.invalidArgument(
                 op: "split", message: "axis \(ax) of \(fmt(shape)) has size \(shape[ax]), which does not split into \(sections) equal parts")
         }
+        // An empty axis splits into any number of empty pieces; refuse counts that only exhaust memory.
+        guard sections <= Swift.max(shape[ax], 1 << 16) else {
+            throw TensorError.invalidArgument(op: "split", message: "\(sections) sections is too many for axis \(ax) of size \(shape[ax])")
+        }
         return try split(sizes: Array(repeating: shape[ax] / sections, count: sections), axis: ax)
     }
 }

@@ -215,6 +215,8 @@ final class BadInputTests: XCTestCase {
         expectError(["arange", "step", "nan"]) { try Tensor.arange(0, 1, step: .nan) }
         expectError(["arange", "finite"]) { try Tensor.arange(0, .infinity) }
         expectError(["clamp", "min 2", "max 1"]) { try x.clamp(min: 2, max: 1) }
+        expectError(["split", "too many"]) { try Tensor.zeros([0, 2]).split(sections: 1 << 40, axis: 0) }
+        XCTAssertEqual(try Tensor.zeros([0, 2]).split(sections: 3, axis: 0).map(\.shape), [[0, 2], [0, 2], [0, 2]])
         expectError(["max", "zero-size", "(0, 3)"]) { try t([0, 3]).max(axis: 0) }
         expectError(["min", "zero-size"]) { try t([0]).min() }
         expectError(["argmax", "empty"]) { try t([0, 3]).argmax(axis: 0) }
