@@ -165,6 +165,23 @@ final class Compiler {
             let rhs = compile(rhsExpr)
             return { fp in fp[slot] = try rhs(fp); return .nil }
         }
+        if case let .local(slot) = a.target, op == .add, let lit = rhsExpr as? StringLit {
+            // `s += "x"`: append the literal in place, no closure calls.
+            let text = lit.value, litValue = Value.string(lit.value)
+            return { fp in
+                let p = fp + slot
+                var cur = p.move()
+                if case var .string(str) = cur {
+                    cur = .nil
+                    str.append(text)
+                    p.initialize(to: .string(str))
+                    return .nil
+                }
+                p.initialize(to: cur)
+                p.pointee = try Ops.add(p.pointee, litValue, span)
+                return .nil
+            }
+        }
         if case let .local(slot) = a.target, op == .add {
             switch operand(rhsExpr) {
             case let .slot(b):
@@ -614,15 +631,22 @@ final class Compiler {
 
     // MARK: Calls
 
+    /// The frame slot an argument reads, or -1: call nodes read slots inline instead of calling a closure.
+    private func argSlot(_ e: Expr) -> Int {
+        if case let .slot(s) = operand(e) { return s }
+        return -1
+    }
+
     /// Calls of a function held in a local slot (`add(s, i)`): the slot cannot change while the call runs
     /// (callees use frames above this one and never assign it), so the closure is used without retaining it.
-    private func compileSlotCall(_ n: NameExpr, _ args: [C], _ span: SourceSpan) -> Code {
+    private func compileSlotCall(_ n: NameExpr, _ args: [C], _ argExprs: [Expr], _ span: SourceSpan) -> Code {
         guard case let .local(slot) = n.ref else { return { _ in .nil } }
         let size = frameSize, m = self.m
+        let s0 = argSlot(argExprs[0]), s1 = argExprs.count > 1 ? argSlot(argExprs[1]) : -1
         if args.count == 1 {
             let a0 = args[0].run
             return { fp in
-                let x = try a0(fp)
+                let x = s0 >= 0 ? fp[s0] : try a0(fp)
                 let nfp = fp + size
                 if case let .function(fn) = fp[slot], fn.kindTag == 1 {
                     let u = Unmanaged.passUnretained(unsafeDowncast(fn, to: Closure.self))
@@ -637,7 +661,8 @@ final class Compiler {
         }
         let a0 = args[0].run, a1 = args[1].run
         return { fp in
-            let x = try a0(fp), y = try a1(fp)
+            let x = s0 >= 0 ? fp[s0] : try a0(fp)
+            let y = s1 >= 0 ? fp[s1] : try a1(fp)
             let nfp = fp + size
             if case let .function(fn) = fp[slot], fn.kindTag == 1 {
                 let u = Unmanaged.passUnretained(unsafeDowncast(fn, to: Closure.self))
@@ -765,7 +790,7 @@ final class Compiler {
             return compileCachedCall(box, args, span)
         }
         if let n = c.callee as? NameExpr, case .local = n.ref, args.count == 2 || args.count == 1 {
-            return compileSlotCall(n, args, span)
+            return compileSlotCall(n, args, c.args, span)
         }
         switch args.count {
         case 0:
