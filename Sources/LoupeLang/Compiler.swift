@@ -403,6 +403,23 @@ final class Compiler {
         case let b as BlockExpr:
             return compileStatements(b.statements)
         case let i as IfExpr:
+            if let b = i.cond as? BinaryExpr, [.lt, .le, .gt, .ge].contains(b.op),
+               case let .slot(a) = operand(b.lhs), case let .int(y) = operand(b.rhs) {
+                // `if n < 2 { ... }`: the comparison is done inside the if node.
+                let op = b.op, slow = compileCondition(i.cond), t = compile(i.then)
+                // Not `Optional.map`: a closure that passes through an Optional is re-abstracted (a thunk per call).
+                let o: Code
+                if let oe = i.otherwise { o = compile(oe) } else { o = { _ in .nil } }
+                return { fp in
+                    let c: Bool
+                    if case let .int(x) = fp[a] {
+                        switch op { case .lt: c = x < y; case .le: c = x <= y; case .gt: c = x > y; default: c = x >= y }
+                    } else {
+                        c = try slow(fp)
+                    }
+                    return try c ? t(fp) : o(fp)
+                }
+            }
             let c = compileCondition(i.cond), t = compile(i.then)
             if let oe = i.otherwise { let o = compile(oe); return { fp in try c(fp) ? t(fp) : o(fp) } }
             return { fp in try c(fp) ? t(fp) : .nil }
@@ -443,7 +460,8 @@ final class Compiler {
             return { _ in st.pointee.unwind = unwindContinue; return .nil }
         case let r as ReturnExpr:
             let st = m.st
-            let v: Code = r.value.map { compile($0) } ?? { _ in .nil }
+            let v: Code
+            if let re = r.value { v = compile(re) } else { v = { _ in .nil } }
             return { fp in
                 let x = try v(fp)
                 st.pointee.ret = x
