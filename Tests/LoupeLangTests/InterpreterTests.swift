@@ -143,3 +143,25 @@ extension InterpreterTests {
         XCTAssertThrowsError(try i.run("params = 1", file: "t"))
     }
 }
+
+extension InterpreterTests {
+    func testTensorJSONAndDisplay() throws {
+        let (i, _) = try makeInterpreter()
+        try i.run("let t = tensor([[1, 2.5], [3, 4]])", file: "t")
+        let t = try i.run("t", file: "t")
+        XCTAssertEqual(try t.json(), "[[1.0, 2.5], [3.0, 4.0]]")
+        XCTAssertEqual(Value.string("a\"b").display, "a\"b")
+        XCTAssertEqual(Value.string("a\"b").repr, "\"a\\\"b\"")
+        XCTAssertEqual(try i.run("t[1, 0]", file: "t").repr, "3.0")
+    }
+
+    func testErrorsFromNestedCallsCarryATrace() throws {
+        let (i, _) = try makeInterpreter()
+        XCTAssertThrowsError(try i.run("fn inner(x) { x + \"s\" }\nfn outer(x) { inner(x) }\nouter(1)", file: "t.loupe")) { e in
+            let err = e as! LoupeError
+            XCTAssertEqual(err.kind, .type)
+            XCTAssertEqual(err.span?.line, 1)
+            XCTAssertEqual(err.trace, ["in inner called at t.loupe:2:20", "in outer called at t.loupe:3:6"])
+        }
+    }
+}
