@@ -110,7 +110,7 @@ final class Compiler {
         switch ref {
         case let .local(slot): return { fp, v in fp[slot] = v }
         case let .capture(i): let slot = localCount + i; return { fp, v in fp[slot] = v }
-        case let .global(box): let p = box.p; return { _, v in p.pointee = v }
+        case let .global(box): let p = box.p; return { _, v in withExtendedLifetime(box) { p.pointee = v } }
         case .builtin, .unresolved: return { _, _ in }
         }
     }
@@ -215,7 +215,7 @@ final class Compiler {
         let ptr: (UnsafeMutablePointer<Value>) -> UnsafeMutablePointer<Value>
         switch a.target {
         case let .local(slot): ptr = { fp in fp + slot }
-        case let .global(box): let p = box.p; ptr = { _ in p }
+        case let .global(box): let p = box.p; ptr = { _ in withExtendedLifetime(box) { p } }
         default: return { _ in .nil }
         }
         switch op {
@@ -478,7 +478,10 @@ final class Compiler {
         switch n.ref {
         case let .local(slot): return { fp in fp[slot] }
         case let .capture(i): let slot = localCount + i; return { fp in fp[slot] }
-        case let .global(box): let p = box.p; return { _ in p.pointee }
+        case let .global(box):
+            // The closure keeps the box alive: a later re-declaration (a new REPL line) replaces the module's
+            // entry, and code compiled against this box must still read valid memory.
+            let p = box.p; return { _ in withExtendedLifetime(box) { p.pointee } }
         case let .builtin(v): return { _ in v }
         case .unresolved:
             let span = n.span, name = n.name

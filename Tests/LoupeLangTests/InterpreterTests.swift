@@ -41,6 +41,23 @@ extension InterpreterTests {
         XCTAssertTrue(Value.equal(try i.run("x", file: "c3"), .int(2)))
     }
 
+    /// Code compiled against a top-level name keeps reading the value it was compiled with after a later line
+    /// re-declares the name (regression: the old storage was freed and the function read a dangling pointer).
+    func testFunctionsKeepTheBindingTheyWereCompiledAgainst() throws {
+        let (i, _) = try makeInterpreter()
+        try i.run("let x = 1", file: "c1")
+        try i.run("fn g() { x }", file: "c2")
+        try i.run("var y = [1, 2]", file: "c3")
+        try i.run("fn h() { y }", file: "c4")
+        for k in 0..<200 {
+            try i.run("let x = \"v\(k)\"", file: "c5")
+            try i.run("var y = \"w\(k)\"", file: "c6")
+            XCTAssertEqual(try i.run("g()", file: "c7").repr, "1")
+            XCTAssertEqual(try i.run("h()", file: "c8").repr, "[1, 2]")
+        }
+        XCTAssertEqual(try i.run("x", file: "c9").repr, "\"v199\"")
+    }
+
     func testCallWithKeywords() throws {
         let (i, _) = try makeInterpreter()
         let f = try i.run("fn(a, b = 10) -> a * b", file: "t")
