@@ -127,7 +127,7 @@ enum Indexing {
         }
         do {
             let r = try t.slice(idx)
-            if r.rank == 0 { return .float(Double(try r.item())) }
+            if r.rank == 0 { return .float(Value.shortestDouble(try r.item())) }
             return .tensor(r)
         } catch {
             throw Ops.tensorError(error, span)
@@ -182,7 +182,7 @@ enum Indexing {
                 let row: Value
                 do {
                     let r = try t.slice([.index(i)])
-                    row = r.rank == 0 ? .float(Double(try r.item())) : .tensor(r)
+                    row = r.rank == 0 ? .float(Value.shortestDouble(try r.item())) : .tensor(r)
                 } catch { throw Ops.tensorError(error, span) }
                 if try !body(row) { return }
             }

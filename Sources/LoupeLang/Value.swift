@@ -45,6 +45,17 @@ public enum Value {
     }
 }
 
+extension Value {
+    /// A Float32 read out of a tensor, as the double with the same shortest decimal (0.7f gives 0.7, not
+    /// 0.699999988079071), so values read back from tensors print as they were written.
+    @inline(__always)
+    public static func shortestDouble(_ x: Float) -> Double {
+        if x == x.rounded(), Swift.abs(x) < 16_777_216 { return Double(x) }
+        if !x.isFinite { return Double(x) }
+        return Double(x.description) ?? Double(x)
+    }
+}
+
 /// A record: named fields in insertion order.
 public final class Record {
     public let keys: [String]

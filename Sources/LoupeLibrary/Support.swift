@@ -301,11 +301,7 @@ enum LibConvert {
 
     /// A Float32 as the double with the same shortest decimal (0.7f gives 0.7, not 0.699999988079071), so
     /// values read back from tensors print as they were written.
-    @inline(__always) static func double(_ x: Float) -> Double {
-        if x == x.rounded(), Swift.abs(x) < 16_777_216 { return Double(x) }
-        if !x.isFinite { return Double(x) }
-        return Double(x.description) ?? Double(x)
-    }
+    @inline(__always) static func double(_ x: Float) -> Double { Value.shortestDouble(x) }
 
     /// The result of a reduction: a float for a 0-d result, unless it takes part in differentiation (then the
     /// 0-d tensor, so gradients can flow).
