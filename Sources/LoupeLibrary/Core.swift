@@ -521,7 +521,8 @@ enum CoreBuiltins {
     static func sortValues(_ items: [Value], key: Value, reverse: Bool, _ a: LibArgs) throws -> [Value] {
         var keys = items
         switch key {
-        case .nil: break
+        case .nil:
+            if let sorted = RadixSort.sortedNumbers(items, reverse: reverse) { return sorted }
         case .function: keys = try items.map { try a.call(key, [$0]) }
         default: throw a.typeError("key", "a function or nil", key)
         }

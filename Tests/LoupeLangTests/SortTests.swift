@@ -37,4 +37,23 @@ final class SortTests: XCTestCase {
         XCTAssertNil(order([.int(1 << 60), .float(0.5)]))
         XCTAssertNil(order([.string("a"), .int(1)]))
     }
+
+    /// The direct path (sort keys, decode them back) must give the same list as the index path.
+    func testDirectNumberSortMatchesIndexSort() {
+        var rng = SystemRandomNumberGenerator()
+        let floats: [Value] = (0..<3000).map { i in
+            i % 97 == 0 ? .float(.nan) : .float(Double(Int.random(in: -1000...1000, using: &rng)) / 8)
+        } + [.float(.infinity), .float(-.infinity), .float(5e-324)]
+        let ints: [Value] = (0..<3000).map { _ in .int(Int.random(in: -5...5, using: &rng)) } + [.int(Int.min), .int(Int.max)]
+        for xs in [floats, ints] {
+            for reverse in [false, true] {
+                let direct = RadixSort.sortedNumbers(xs, reverse: reverse)!
+                let viaIndex = order(xs, reverse: reverse)!.map { xs[$0] }
+                XCTAssertEqual(direct.map(\.repr), viaIndex.map(\.repr))
+            }
+        }
+        // -0.0 shares 0.0's key, so its lists keep input order through the index path instead.
+        XCTAssertNil(RadixSort.sortedNumbers([.float(0), .float(-0.0)], reverse: false))
+        XCTAssertNil(RadixSort.sortedNumbers([.int(1), .float(0.5)], reverse: false))
+    }
 }
