@@ -13,36 +13,46 @@ enum RadixSort {
         return descending ? ~up : up
     }
 
-    /// Indices that sort `keys` ascending, stably. 11-bit digits: six passes at most, and a pass whose digit is
-    /// the same for every key is skipped (the top digits of nearby numbers usually are). Keys move together with
-    /// their indices, so each pass reads sequentially instead of chasing indices.
+    /// Indices that sort `keys` ascending, stably. Keys move together with their indices, so each pass reads
+    /// sequentially instead of chasing indices.
     static func stableOrder(_ keys: [UInt64]) -> [Int] {
+        var k = keys
+        var order = [Int](0..<keys.count)
+        sort(&k, carrying: &order)
+        return order
+    }
+
+    /// LSD radix sort of `keys` (11-bit digits: six passes at most; a pass whose digit is the same for every key
+    /// is skipped, as the top digits of nearby numbers usually are). `payload`, when not empty, is permuted along.
+    static func sort(_ keys: inout [UInt64], carrying payload: inout [Int]) {
         let n = keys.count
-        guard n > 1 else { return Array(0..<n) }
-        var keyA = keys, keyB = [UInt64](repeating: 0, count: n)
-        var idxA = [Int](0..<n), idxB = [Int](repeating: 0, count: n)
+        guard n > 1 else { return }
+        let carry = !payload.isEmpty
+        var otherKeys = [UInt64](repeating: 0, count: n)
+        var otherPayload = [Int](repeating: 0, count: carry ? n : 0)
         let bitsPerDigit = 11, buckets = 1 << bitsPerDigit, mask = UInt64(buckets - 1)
         var counts = [Int](repeating: 0, count: buckets)
         var shift: UInt64 = 0
         while shift < 64 {
-            keyA.withUnsafeBufferPointer { k in
+            keys.withUnsafeBufferPointer { k in
                 for b in 0..<buckets { counts[b] = 0 }
                 for i in 0..<n { counts[Int((k[i] >> shift) & mask)] += 1 }
             }
-            if counts[Int((keyA[0] >> shift) & mask)] != n {
+            if counts[Int((keys[0] >> shift) & mask)] != n {
                 // Exclusive prefix sums: where each bucket starts.
                 var total = 0
                 for b in 0..<buckets { let c = counts[b]; counts[b] = total; total += c }
-                // Hot loop: scatter in current order, so equal digits keep the order of earlier passes.
-                keyA.withUnsafeBufferPointer { ks in
-                    idxA.withUnsafeBufferPointer { xs in
-                        keyB.withUnsafeMutableBufferPointer { kd in
-                            idxB.withUnsafeMutableBufferPointer { xd in
+                keys.withUnsafeBufferPointer { ks in
+                    payload.withUnsafeBufferPointer { ps in
+                        otherKeys.withUnsafeMutableBufferPointer { kd in
+                            otherPayload.withUnsafeMutableBufferPointer { pd in
                                 counts.withUnsafeMutableBufferPointer { c in
+                                    // Hot loop: stable scatter by the current digit.
                                     for i in 0..<n {
                                         let b = Int((ks[i] >> shift) & mask)
                                         let at = c[b]
-                                        kd[at] = ks[i]; xd[at] = xs[i]
+                                        kd[at] = ks[i]
+                                        if carry { pd[at] = ps[i] }
                                         c[b] = at + 1
                                     }
                                 }
@@ -50,12 +60,11 @@ enum RadixSort {
                         }
                     }
                 }
-                swap(&keyA, &keyB)
-                swap(&idxA, &idxB)
+                swap(&keys, &otherKeys)
+                if carry { swap(&payload, &otherPayload) }
             }
             shift += UInt64(bitsPerDigit)
         }
-        return idxA
     }
 }
 
@@ -73,7 +82,8 @@ extension RadixSort {
                 let up = UInt64(bitPattern: Int64(x)) ^ (1 << 63)
                 keys.append(reverse ? ~up : up)
             }
-            sortKeys(&keys)
+            var none: [Int] = []
+            sort(&keys, carrying: &none)
             return keys.map { k in .int(Int(Int64(bitPattern: (reverse ? ~k : k) ^ (1 << 63)))) }
         }
         var keys = [UInt64](); keys.reserveCapacity(items.count)
@@ -83,46 +93,13 @@ extension RadixSort {
             if d.isNaN { nans.append(v); continue }
             keys.append(orderedBits(d, descending: reverse))
         }
-        sortKeys(&keys)
+        var none: [Int] = []
+        sort(&keys, carrying: &none)
         var out = keys.map { k -> Value in
             let up = reverse ? ~k : k
             return .float(Double(bitPattern: up & (1 << 63) != 0 ? up ^ (1 << 63) : ~up))
         }
         out.append(contentsOf: nans)  // nan last in both directions, in input order
         return out
-    }
-
-    /// LSD radix sort of the keys themselves (11-bit digits, uniform digits skipped).
-    static func sortKeys(_ keys: inout [UInt64]) {
-        let n = keys.count
-        guard n > 1 else { return }
-        var other = [UInt64](repeating: 0, count: n)
-        let bitsPerDigit = 11, buckets = 1 << bitsPerDigit, mask = UInt64(buckets - 1)
-        var counts = [Int](repeating: 0, count: buckets)
-        var shift: UInt64 = 0
-        while shift < 64 {
-            keys.withUnsafeBufferPointer { k in
-                for b in 0..<buckets { counts[b] = 0 }
-                for i in 0..<n { counts[Int((k[i] >> shift) & mask)] += 1 }
-            }
-            if counts[Int((keys[0] >> shift) & mask)] != n {
-                var total = 0
-                for b in 0..<buckets { let c = counts[b]; counts[b] = total; total += c }
-                keys.withUnsafeBufferPointer { src in
-                    other.withUnsafeMutableBufferPointer { dst in
-                        counts.withUnsafeMutableBufferPointer { c in
-                            // Hot loop: stable scatter by the current digit.
-                            for i in 0..<n {
-                                let b = Int((src[i] >> shift) & mask)
-                                dst[c[b]] = src[i]
-                                c[b] += 1
-                            }
-                        }
-                    }
-                }
-                swap(&keys, &other)
-            }
-            shift += UInt64(bitsPerDigit)
-        }
     }
 }
