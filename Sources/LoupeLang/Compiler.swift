@@ -163,7 +163,15 @@ final class Compiler {
         let span = a.opSpan
         if case let .local(slot) = a.target, op == .set {
             let rhs = compile(rhsExpr)
-            return { fp in fp[slot] = try rhs(fp); return .nil }
+            return { fp in
+                let v = try rhs(fp)
+                // An old number needs no destruction: overwrite it without the outlined destroy.
+                switch fp[slot] {
+                case .nil, .bool, .int, .float: (fp + slot).initialize(to: v)
+                default: fp[slot] = v
+                }
+                return .nil
+            }
         }
         if case let .local(slot) = a.target, op == .add, let lit = rhsExpr as? StringLit {
             // `s += "x"`: append the literal in place, no closure calls.
@@ -410,6 +418,18 @@ final class Compiler {
                 // Not `Optional.map`: a closure that passes through an Optional is re-abstracted (a thunk per call).
                 let o: Code
                 if let oe = i.otherwise { o = compile(oe) } else { o = { _ in .nil } }
+                if let ts = blockSlot(i.then) {
+                    // `if n < 2 { n } else { ... }`: the then-branch reads its slot inline.
+                    return { fp in
+                        let c: Bool
+                        if case let .int(x) = fp[a] {
+                            switch op { case .lt: c = x < y; case .le: c = x <= y; case .gt: c = x > y; default: c = x >= y }
+                        } else {
+                            c = try slow(fp)
+                        }
+                        return try c ? fp[ts] : o(fp)
+                    }
+                }
                 return { fp in
                     let c: Bool
                     if case let .int(x) = fp[a] {
@@ -509,6 +529,20 @@ final class Compiler {
             }
             return .string(out)
         }
+    }
+
+    /// The slot of a block that only reads a local (`{ n }`), if it is one.
+    private func blockSlot(_ e: Expr) -> Int? {
+        var x = e
+        if let b = e as? BlockExpr {
+            guard b.statements.count == 1, let s = b.statements[0] as? ExprStmt else { return nil }
+            x = s.expr
+        }
+        if let n = x as? NameExpr {
+            if case let .local(s) = n.ref { return s }
+            if case let .capture(i) = n.ref { return localCount + i }
+        }
+        return nil
     }
 
     private func operand(_ e: Expr) -> Operand {

@@ -106,37 +106,56 @@ final class Machine {
             throw LoupeError(.stackOverflow, "stack overflow at depth \(s.pointee.depth)", at: span)
         }
         s.pointee.depth += 1
-        defer {
-            // Clear the frame so it holds no references; numbers need no destruction, so skip the call for them.
-            var k = 0
-            while k < p.frameSize {
-                switch nfp[k] {
-                case .nil, .bool, .int, .float: (nfp + k).initialize(to: .nil)
-                default: nfp[k] = .nil
-                }
-                k += 1
-            }
-            s.pointee.depth -= 1
-        }
         let n = c.captureCount
         if n != 0 {
             // Slots above the caller's frame are nil (frames are cleared on return), so no destruction is needed.
             let dst = nfp + p.localCount, src = c.captureBase
             var i = 0
-            while i < n { (dst + i).initialize(to: src[i]); i += 1 }
-        }
-        do {
-            let r = try p.body(nfp)
-            if s.pointee.unwind == unwindReturn {
-                s.pointee.unwind = 0
-                let v = s.pointee.ret
-                s.pointee.ret = .nil
-                return v
+            while i < n {
+                // Numbers are copied bitwise, with no outlined copy (no reference count to touch).
+                switch src[i] {
+                case let .int(x): (dst + i).initialize(to: .int(x))
+                case let .float(x): (dst + i).initialize(to: .float(x))
+                default: (dst + i).initialize(to: src[i])
+                }
+                i += 1
             }
-            return r
+        }
+        // No `defer`: it was emitted as an out-of-line call on every return. Each exit clears the frame itself.
+        let r: Value
+        do {
+            r = try p.body(nfp)
         } catch var e as LoupeError {
+            Machine.clearFrame(nfp, p.frameSize)
+            s.pointee.depth -= 1
             if e.trace.count < 20 { e.trace.append("in \(p.name) called at \(span.description)") }
             throw e
+        } catch {
+            Machine.clearFrame(nfp, p.frameSize)
+            s.pointee.depth -= 1
+            throw error
+        }
+        Machine.clearFrame(nfp, p.frameSize)
+        s.pointee.depth -= 1
+        if s.pointee.unwind == unwindReturn {
+            s.pointee.unwind = 0
+            let v = s.pointee.ret
+            s.pointee.ret = .nil
+            return v
+        }
+        return r
+    }
+
+    /// Clears a frame so it holds no references; numbers need no destruction, so skip the call for them.
+    @inline(__always)
+    static func clearFrame(_ nfp: UnsafeMutablePointer<Value>, _ size: Int) {
+        var k = 0
+        while k < size {
+            switch nfp[k] {
+            case .nil, .bool, .int, .float: (nfp + k).initialize(to: .nil)
+            default: nfp[k] = .nil
+            }
+            k += 1
         }
     }
 
