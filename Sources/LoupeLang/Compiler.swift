@@ -418,6 +418,26 @@ final class Compiler {
                 // Not `Optional.map`: a closure that passes through an Optional is re-abstracted (a thunk per call).
                 let o: Code
                 if let oe = i.otherwise { o = compile(oe) } else { o = { _ in .nil } }
+                if let oe = i.otherwise as? BlockExpr, oe.statements.count == 1, let es = oe.statements[0] as? ExprStmt,
+                   let bin = es.expr as? BinaryExpr, bin.op == .add, bin.lhs is CallExpr, bin.rhs is CallExpr {
+                    // `if n < 2 { n } else { f(n - 1) + f(n - 2) }`: the comparison, the then-branch slot and the
+                    // `+` of the two calls all in this node (the same int, float and general paths as `+`).
+                    let ts = blockSlot(i.then) ?? -1
+                    let lc = compile(bin.lhs), rc = compile(bin.rhs), ospan = bin.opSpan
+                    return { fp in
+                        let c: Bool
+                        if case let .int(x) = fp[a] {
+                            switch op { case .lt: c = x < y; case .le: c = x <= y; case .gt: c = x > y; default: c = x >= y }
+                        } else {
+                            c = try slow(fp)
+                        }
+                        if c { return ts >= 0 ? fp[ts] : try t(fp) }
+                        let v = try lc(fp), w = try rc(fp)
+                        if case let .int(x) = v, case let .int(z) = w { return try AddKind.int(x, z, ospan) }
+                        if case let .float(x) = v, case let .float(z) = w { return AddKind.float(x, z) }
+                        return try Ops.binary(.add, v, w, ospan)
+                    }
+                }
                 if let ts = blockSlot(i.then) {
                     // `if n < 2 { n } else { ... }`: the then-branch reads its slot inline.
                     return { fp in
@@ -583,6 +603,23 @@ final class Compiler {
 
     private func compileBinary(_ b: BinaryExpr) -> Code {
         let op = b.op, span = b.opSpan
+        if op == .add || op == .sub, let inner = b.lhs as? BinaryExpr, inner.op == .add || inner.op == .sub,
+           case let .slot(sa) = operand(inner.lhs), case let .slot(sb) = operand(inner.rhs), case let .slot(sc) = operand(b.rhs),
+           let general = Specialize.binary(op, .code(compileBinary(inner)), .slot(sc), span) {
+            // `a + b + k` on three slots: both int operations in one node; anything else takes the nested code,
+            // which does the same int operations (and overflow errors) when all three are ints.
+            let iop = inner.op, ispan = inner.opSpan
+            return { fp in
+                if case let .int(x) = fp[sa], case let .int(y) = fp[sb], case let .int(z) = fp[sc] {
+                    let (r1, o1) = iop == .add ? x.addingReportingOverflow(y) : x.subtractingReportingOverflow(y)
+                    if o1 { throw Ops.overflow(iop, x, y, ispan) }
+                    let (r2, o2) = op == .add ? r1.addingReportingOverflow(z) : r1.subtractingReportingOverflow(z)
+                    if o2 { throw Ops.overflow(op, r1, z, span) }
+                    return .int(r2)
+                }
+                return try general(fp)
+            }
+        }
         if let c = Specialize.binary(op, operand(b.lhs), operand(b.rhs), span) { return c }
         let l = compile(b.lhs), r = compile(b.rhs)
         return { fp in try Ops.binary(op, try l(fp), try r(fp), span) }
