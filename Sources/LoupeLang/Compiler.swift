@@ -752,6 +752,21 @@ final class Compiler {
             }
         }
         let a0 = args[0].run, a1 = args[1].run
+        if s0 >= 0 && s1 >= 0 {
+            // Both arguments are slots (`add(s, i)`): read them straight into the callee's frame, one copy each.
+            return { fp in
+                let nfp = fp + size
+                if case let .function(fn) = fp[slot], fn.kindTag == 1 {
+                    let u = Unmanaged.passUnretained(unsafeDowncast(fn, to: Closure.self))
+                    let ok = u._withUnsafeGuaranteedRef { $0.proto.paramCount == 2 }
+                    if ok {
+                        nfp.initialize(to: fp[s0]); (nfp + 1).initialize(to: fp[s1])
+                        return try u._withUnsafeGuaranteedRef { try m.invoke($0, nfp, span) }
+                    }
+                }
+                return try m.call(fp[slot], [fp[s0], fp[s1]], [], span: span, top: nfp)
+            }
+        }
         return { fp in
             let x = s0 >= 0 ? fp[s0] : try a0(fp)
             let y = s1 >= 0 ? fp[s1] : try a1(fp)
@@ -789,21 +804,21 @@ final class Compiler {
         if args.count == 1 && slot >= 0 {
             let general = args[0].run, dspan = deltaSpan ?? span
             return { fp in
-                let x: Value
+                // The argument is written straight into the callee's slot (nothing else is evaluated after it),
+                // so it is not copied and destroyed again around the call.
+                let nfp = fp + size
                 if case let .int(v) = fp[slot] {
                     let (r, o) = v.addingReportingOverflow(delta)
                     if o { throw Ops.overflow(deltaOp, v, deltaOp == .sub ? -delta : delta, dspan) }
-                    x = .int(r)
+                    nfp.initialize(to: .int(r))
                 } else {
-                    x = try general(fp)
+                    nfp.initialize(to: try general(fp))
                 }
-                let nfp = fp + size
                 if let u = site.cached {
-                    return try u._withUnsafeGuaranteedRef { c in
-                        nfp.initialize(to: x)
-                        return try m.invoke(c, nfp, span)
-                    }
+                    return try u._withUnsafeGuaranteedRef { c in try m.invoke(c, nfp, span) }
                 }
+                let x = nfp.move()
+                nfp.initialize(to: .nil)
                 let f = box.p.pointee
                 if case let .function(fn) = f, fn.kindTag == 1 {
                     let c = unsafeDowncast(fn, to: Closure.self)
@@ -815,14 +830,13 @@ final class Compiler {
         if args.count == 1 {
             let a0 = args[0].run
             return { fp in
-                let x = try a0(fp)
                 let nfp = fp + size
+                nfp.initialize(to: try a0(fp))
                 if let u = site.cached {
-                    return try u._withUnsafeGuaranteedRef { c in
-                        nfp.initialize(to: x)
-                        return try m.invoke(c, nfp, span)
-                    }
+                    return try u._withUnsafeGuaranteedRef { c in try m.invoke(c, nfp, span) }
                 }
+                let x = nfp.move()
+                nfp.initialize(to: .nil)
                 let f = box.p.pointee
                 if case let .function(fn) = f, fn.kindTag == 1 {
                     let c = unsafeDowncast(fn, to: Closure.self)

@@ -48,4 +48,16 @@ final class FastPathTests: XCTestCase {
             XCTAssertEqual(fused?.span?.column, col, src + " " + args)
         }
     }
+
+    func testCallsWithArgumentsWrittenIntoTheFrame() throws {
+        // A local function called with two slot arguments: a closure, a built-in, and a wrong arity.
+        XCTAssertTrue(Value.equal(try run("fn f(a, b) { let g = fn(x, y) -> x * y; g(a, b) }; f(6, 7)"), .int(42)))
+        XCTAssertTrue(Value.equal(try run("fn f(a, b) { let g = str; let h = fn(x, y) -> x + y; h(g(a), g(b)) }; f(1, 2)"), .string("12")))
+        XCTAssertNotNil(try error("fn f(a, b) { let g = fn(x) -> x; g(a, b) }; f(1, 2)"))
+        // A top-level function called with a computed argument, before and after its call site caches it.
+        XCTAssertTrue(Value.equal(try run("fn d(x) { x * 2 }; fn h(n) { d(d(n)) + d(n - 1) }; h(3) + h(4)"), .int(12 + 4 + 16 + 6)))
+        XCTAssertTrue(Value.equal(try run("fn d(x) { x + x }; fn h(s) { d(s + \"b\") }; h(\"a\") + h(\"c\")"), .string("ababcbcb")))
+        let e = try error("fn d(x) { x }; fn h(n) { d(n + 1) }; h(9223372036854775807)")
+        XCTAssertEqual(e?.message, "integer overflow in 9223372036854775807 + 1")
+    }
 }
