@@ -186,14 +186,7 @@ final class Machine {
     func callBuiltin(_ b: Builtin, _ args: [Value], _ keywords: [(String, Value)], span: SourceSpan,
                      top: UnsafeMutablePointer<Value>) throws -> Value {
         let vals = b.variadic ? try Binder.variadic(b, args, keywords, span: span) : try Binder.bind(b, args, keywords, span: span)
-        let saved = st.pointee.top
-        st.pointee.top = top
-        defer { st.pointee.top = saved }
-        do {
-            return try b.body(Arguments(function: b.name, names: b.parameterNames, values: vals, span: span, call: hostCall))
-        } catch {
-            throw Ops.tensorError(error, span)
-        }
+        return try runBuiltinBody(b, vals, span: span, top: top)
     }
 
     /// A built-in called with positional arguments only (the common case): checked in place, no matching tables.
@@ -215,6 +208,13 @@ final class Machine {
                 }
             }
         }
+        return try runBuiltinBody(b, vals, span: span, top: top)
+    }
+
+    /// Runs a built-in's body on matched arguments, with `top` as the frame stack's top for any callback into
+    /// Loupe code; tensor errors become language errors at the call's span.
+    @inline(__always)
+    private func runBuiltinBody(_ b: Builtin, _ vals: [Value], span: SourceSpan, top: UnsafeMutablePointer<Value>) throws -> Value {
         let saved = st.pointee.top
         st.pointee.top = top
         defer { st.pointee.top = saved }
