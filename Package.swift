@@ -20,6 +20,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/JohnSundell/Ink", from: "0.6.0"),
     ],
     targets: [
         // OpenBLAS (BLAS + LAPACK), opened at run time so the core type can be chosen first.
@@ -30,16 +31,29 @@ let package = Package(
         // The language: lexer, parser, resolver, interpreter, values, errors, builtin registry.
         .target(name: "LoupeLang", dependencies: ["LoupeTensor"], resources: [.copy("Resources/stdlib")],
                 swiftSettings: kernelFlags),
-        // Binds the Swift modules (tensors now; models and methods later) into the language.
-        .target(name: "LoupeLibrary", dependencies: ["LoupeLang", "LoupeTensor"], swiftSettings: kernelFlags),
+        // SVG charts; depends on nothing of ours.
+        .target(name: "LoupePlot", swiftSettings: kernelFlags),
+        // GGUF and safetensors, tokenizers, architectures, inference, generation, hooks.
+        .target(name: "LoupeModels", dependencies: ["LoupeTensor", "CBLAS"], swiftSettings: kernelFlags),
+        // The research methods and metrics, one file per method.
+        .target(name: "LoupeMethods", dependencies: ["LoupeTensor", "LoupeModels"], swiftSettings: kernelFlags),
+        // Binds the Swift modules (tensors, models, methods, plots) into the language.
+        .target(name: "LoupeLibrary",
+                dependencies: ["LoupeLang", "LoupeTensor", "LoupeModels", "LoupeMethods", "LoupePlot"],
+                swiftSettings: kernelFlags),
+        // .nb notebooks: format, dependency graph, cell cache, runner, reports, snapshot tests.
+        .target(name: "LoupeNotebook",
+                dependencies: ["LoupeLang", "LoupeLibrary", "LoupePlot", .product(name: "Ink", package: "Ink")],
+                swiftSettings: kernelFlags),
         .executableTarget(
             name: "loupe",
-            dependencies: ["LoupeTensor", "LoupeLang", "LoupeLibrary", "CReadline",
+            dependencies: ["LoupeTensor", "LoupeLang", "LoupeLibrary", "LoupeNotebook", "LoupeModels", "LoupePlot",
+                           "CReadline",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: kernelFlags),
         .executableTarget(
             name: "loupe-bench",
-            dependencies: ["LoupeTensor", "LoupeLang", "LoupeLibrary",
+            dependencies: ["LoupeTensor", "LoupeLang", "LoupeLibrary", "LoupeNotebook", "LoupeModels",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: kernelFlags),
         .testTarget(
@@ -48,6 +62,16 @@ let package = Package(
         .testTarget(
             name: "LoupeLangTests", dependencies: ["LoupeLang", "LoupeLibrary"],
             resources: [.copy("Corpus")], swiftSettings: kernelFlags),
+        .testTarget(
+            name: "LoupeModelsTests", dependencies: ["LoupeModels", "LoupeTensor"],
+            resources: [.copy("Fixtures")], swiftSettings: kernelFlags),
+        .testTarget(
+            name: "LoupeMethodsTests", dependencies: ["LoupeMethods", "LoupeTensor", "LoupeLang", "LoupeLibrary"],
+            resources: [.copy("Fixtures")], swiftSettings: kernelFlags),
+        .testTarget(name: "LoupePlotTests", dependencies: ["LoupePlot"], swiftSettings: kernelFlags),
+        .testTarget(
+            name: "LoupeNotebookTests", dependencies: ["LoupeNotebook", "LoupeLang", "LoupeLibrary", "LoupePlot"],
+            resources: [.copy("Fixtures")], swiftSettings: kernelFlags),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,0 +1,3 @@
+/// LoupeMethods: the research methods of specs/methods.md and their metrics, one file per method.
+/// It knows nothing of the language: LoupeLibrary binds each method as a namespace.
+public enum LoupeMethods {}
