@@ -68,7 +68,9 @@ let package = Package(
         .testTarget(
             name: "LoupeMethodsTests", dependencies: ["LoupeMethods", "LoupeTensor", "LoupeLang", "LoupeLibrary"],
             resources: [.copy("Fixtures")], swiftSettings: kernelFlags),
-        .testTarget(name: "LoupePlotTests", dependencies: ["LoupePlot"], swiftSettings: kernelFlags),
+        .testTarget(
+            name: "LoupePlotTests", dependencies: ["LoupePlot"], resources: [.copy("Fixtures")],
+            swiftSettings: kernelFlags),
         .testTarget(
             name: "LoupeNotebookTests", dependencies: ["LoupeNotebook", "LoupeLang", "LoupeLibrary", "LoupePlot"],
             resources: [.copy("Fixtures")], swiftSettings: kernelFlags),
