@@ -8,6 +8,7 @@ import LoupeTensor
 /// - `Functional.swift`: `map`, `filter`, `reduce`, `zip`, ... calling back into Loupe (top level).
 /// - `JSON.swift`: the `json` namespace.
 /// - `TensorBuiltins.swift`: tensors (top level, numpy-like names), `linalg` and `nn` namespaces.
+/// - `PlotBuiltins.swift`: the `plot` namespace (figures from LoupePlot).
 ///
 /// Library code written in Loupe itself lives in `stdlib/*.loupe` (a resource of LoupeLang).
 public enum LoupeLibrary {
@@ -26,6 +27,7 @@ public enum LoupeLibrary {
         FunctionalBuiltins.register(r)
         JSONBuiltins.register(r)
         TensorBuiltins.register(r)
+        PlotBuiltins.register(r)
     }
 
     /// The `# doc:` comments of library code written in Loupe (`stdlib/*.loupe`), by the name of the `fn` or `let`
