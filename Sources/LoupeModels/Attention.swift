@@ -1,0 +1,190 @@
+import Foundation
+import LoupeTensor
+
+// Causal (optionally sliding-window) grouped-query attention over the KV cache.
+//
+// For query t at absolute position p and head h (reading kv head g = h / (heads / kv_heads)) the keys attended are
+// j in [lo, p] with lo = 0, or p - window + 1 on sliding-window layers (llama.cpp's rule: a key is hidden when
+// p - j >= window). Scores are scale * q.k; softmax; z = sum_j P_j v_j.
+//
+// Two paths share the row kernels below, so they give bit-identical results when nothing is changed:
+// - `attend`: one score row per worker, (head, query) pairs split over the cores; nothing is materialized.
+// - `attendHooked`: the full [heads, T, T_key] scores, for hooks that read or change scores or patterns, user masks
+//   and the attention callback.
+
+/// Sum of a[i] * b[i], eight lanes at a time with two accumulators.
+@inline(__always) func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+    var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), i = 0
+    while i + 16 <= n {
+        s0.addProduct(load8(a + i), load8(b + i))
+        s1.addProduct(load8(a + i + 8), load8(b + i + 8))
+        i += 16
+    }
+    if i + 8 <= n { s0.addProduct(load8(a + i), load8(b + i)); i += 8 }
+    var s = (s0 + s1).sum()
+    while i < n { s += a[i] * b[i]; i += 1 }
+    return s
+}
+
+/// y += a * x.
+@inline(__always) func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    let av = SIMD8<Float>(repeating: a)
+    var i = 0
+    while i + 8 <= n { store8(load8(y + i) + av * load8(x + i), y + i); i += 8 }
+    while i < n { y[i] += a * x[i]; i += 1 }
+}
+
+/// Softmax of row[0..<n] in place; a row that is -inf everywhere becomes all zeros.
+@inline(__always) func softmaxRow(_ row: UnsafeMutablePointer<Float>, _ n: Int) {
+    var m = -Float.infinity
+    for j in 0..<n { m = max(m, row[j]) }
+    guard m > -.infinity else {
+        row.update(repeating: 0, count: n)
+        return
+    }
+    var sum: Float = 0, j = 0
+    let mv = SIMD8<Float>(repeating: m)
+    var acc = SIMD8<Float>()
+    while j + 8 <= n {
+        let e = fastExp(load8(row + j) - mv)
+        store8(e, row + j); acc += e; j += 8
+    }
+    sum = acc.sum()
+    while j < n {
+        let e = fastExp(SIMD8<Float>(repeating: row[j] - m))[0]
+        row[j] = e; sum += e; j += 1
+    }
+    scaleInPlace(row, n, 1 / sum)
+}
+
+extension InferenceSession {
+    /// The first key position a query at position `p` sees.
+    @inline(__always) func firstKey(_ p: Int, window: Int?) -> Int {
+        guard let w = window else { return 0 }
+        return max(0, p - w + 1)
+    }
+
+    /// Attention for the `T` new queries in `scratch.q` against cache positions 0..<pos0+T, into `scratch.z`.
+    func attend(layer l: Int, T: Int, pos0: Int, window: Int?) {
+        let c = model.config, s = scratch
+        let hd = c.headDim, kvDim = c.kvDim, qDim = c.qDim, heads = c.heads, group = c.heads / c.kvHeads
+        let K = cache.keys[l], V = cache.values[l], scale = c.attentionScale
+        let pairs = heads * T
+        let keyCap = s.keyCapacity
+        let work = pairs * (pos0 + T) * hd
+        KernelPool.shared.run(parallel: work >= 1 << 16) { part, parts in
+            let row = s.scores + part * keyCap
+            // Head-major order: consecutive pairs of one worker read the same keys.
+            for idx in KernelPool.split(pairs, part: part, parts: parts) {
+                let h = idx / T, t = idx % T
+                let g = h / group, p = pos0 + t
+                let lo = firstKey(p, window: window), n = p - lo + 1
+                let qv = s.q + t * qDim + h * hd
+                let kb = K + lo * kvDim + g * hd
+                for j in 0..<n { row[j] = dot(qv, kb + j * kvDim, hd) * scale }
+                softmaxRow(row, n)
+                let out = s.z + t * qDim + h * hd
+                out.update(repeating: 0, count: hd)
+                let vb = V + lo * kvDim + g * hd
+                for j in 0..<n { axpy(row[j], vb + j * kvDim, out, hd) }
+            }
+        }
+    }
+
+    /// Attention with hooks, masks and the callback: materializes [heads, T, T_key] scores.
+    func attendHooked(layer l: Int, T: Int, pos0: Int, window: Int?, hooks: HookRun, name: String) throws {
+        let c = model.config, s = scratch, options = hooks.options
+        let hd = c.headDim, kvDim = c.kvDim, qDim = c.qDim, heads = c.heads, group = c.heads / c.kvHeads
+        let K = cache.keys[l], V = cache.values[l], scale = c.attentionScale
+        let tk = pos0 + T
+        let scoresName = name + "attn.hook_attn_scores", patternName = name + "attn.hook_pattern"
+        let callback = options.attentionCallback.flatMap { cb in
+            (options.attentionCallbackLayers?.contains(l) ?? true) ? cb : nil
+        }
+        guard hooks.isLive(scoresName) || hooks.isLive(patternName) || callback != nil || options.attentionMask != nil
+        else {
+            attend(layer: l, T: T, pos0: pos0, window: window)
+            return
+        }
+        s.ensureFullScores(heads * T * tk)
+        let S = s.fullScores
+        // Mask rows: [T_key] (shared) or [T, T_key].
+        var mask: [Float]? = nil, maskRows = 0
+        if let m = options.attentionMask {
+            if m.shape == [tk] { maskRows = 1 } else if m.shape == [T, tk] { maskRows = T } else {
+                throw ModelRunError.invalidArgument(function: "forward", message:
+                    "attention mask has shape \(m.shape); it must be [\(tk)] (one value per key position) or [\(T), \(tk)]")
+            }
+            mask = m.scalars
+        }
+        for h in 0..<heads {
+            let g = h / group
+            for t in 0..<T {
+                let p = pos0 + t, lo = firstKey(p, window: window)
+                let row = S + (h * T + t) * tk
+                let qv = s.q + t * qDim + h * hd
+                for j in 0..<tk {
+                    row[j] = j >= lo && j <= p ? dot(qv, K + j * kvDim + g * hd, hd) * scale : -.infinity
+                }
+                if let mask {
+                    let mr = maskRows == 1 ? 0 : t
+                    for j in 0..<tk { row[j] += mask[mr * tk + j] }
+                }
+            }
+        }
+        try hooks.visit(scoresName, S, shape: [heads, T, tk], headAxis: 0)
+
+        var contexts: [Int: AttentionHeadContext] = [:]
+        if callback != nil {
+            func take(_ base: UnsafeMutablePointer<Float>, rows: Int, stride: Int) throws -> Tensor {
+                var a = [Float](); a.reserveCapacity(rows * hd)
+                for r in 0..<rows { a.append(contentsOf: UnsafeBufferPointer(start: base + r * stride, count: hd)) }
+                return try Tensor(shape: [rows, hd], data: a)
+            }
+            for h in 0..<heads {
+                let g = h / group
+                contexts[h] = AttentionHeadContext(
+                    layer: l, head: h, firstPosition: pos0,
+                    q: try take(s.q + h * hd, rows: T, stride: qDim),
+                    k: try take(K + g * hd, rows: tk, stride: kvDim),
+                    v: try take(V + g * hd, rows: tk, stride: kvDim),
+                    scores: try Tensor(shape: [T, tk], data: Array(UnsafeBufferPointer(start: S + h * T * tk, count: T * tk))),
+                    modalityTags: options.modalityTags)
+            }
+        }
+
+        // Softmax over the causal range (the same arithmetic as `attend`), zeros outside it.
+        for h in 0..<heads {
+            for t in 0..<T {
+                let p = pos0 + t, lo = firstKey(p, window: window)
+                let row = S + (h * T + t) * tk
+                softmaxRow(row + lo, p - lo + 1)
+                if lo > 0 { row.update(repeating: 0, count: lo) }
+                if p + 1 < tk { (row + p + 1).update(repeating: 0, count: tk - p - 1) }
+            }
+        }
+        try hooks.visit(patternName, S, shape: [heads, T, tk], headAxis: 0)
+
+        for h in 0..<heads {
+            let g = h / group
+            for t in 0..<T {
+                let p = pos0 + t, lo = firstKey(p, window: window)
+                let row = S + (h * T + t) * tk
+                let out = s.z + t * qDim + h * hd
+                out.update(repeating: 0, count: hd)
+                // The causal range first, in the same order as `attend`; then any weight an intervention put outside.
+                for j in lo...p { axpy(row[j], V + j * kvDim + g * hd, out, hd) }
+                for j in 0..<tk where (j < lo || j > p) && row[j] != 0 { axpy(row[j], V + j * kvDim + g * hd, out, hd) }
+            }
+            if let cb = callback, let ctx = contexts[h], let result = try cb(ctx) {
+                guard result.shape == [T, hd] else {
+                    throw ModelRunError.badIntervention(hook: name + "attn (callback)", message:
+                        "the callback for head \(h) returned shape \(result.shape), expected [\(T), \(hd)]")
+                }
+                result.withUnsafeBufferPointer { r in
+                    for t in 0..<T { (s.z + t * qDim + h * hd).update(from: r.baseAddress! + t * hd, count: hd) }
+                }
+            }
+        }
+    }
+}

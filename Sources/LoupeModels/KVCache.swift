@@ -1,0 +1,72 @@
+import Foundation
+
+/// Keys and values of every layer for the positions processed so far.
+///
+/// Layout per layer: K and V are [capacity, kvHeads * headDim] row-major, so the keys of one position are
+/// contiguous (appending a token writes one row) and head g of position j starts at j * kvDim + g * headDim.
+/// Keys are stored after RoPE. Capacity grows by doubling up to the model's context length.
+///
+/// `copy()` duplicates the filled rows: N samples of one prompt prefill once and branch from copies
+/// (copy-on-branch), each then appending its own continuation.
+public final class KVCache {
+    public let layers: Int
+    public let kvDim: Int
+    /// The longest sequence the cache may hold (the model's context length).
+    public let maxLength: Int
+    /// Positions filled.
+    public internal(set) var length = 0
+    private(set) var capacity = 0
+    private(set) var keys: [UnsafeMutablePointer<Float>]
+    private(set) var values: [UnsafeMutablePointer<Float>]
+
+    init(layers: Int, kvDim: Int, maxLength: Int, capacity: Int = 64) {
+        self.layers = layers; self.kvDim = kvDim; self.maxLength = maxLength
+        keys = []; values = []
+        let cap = min(max(capacity, 1), maxLength)
+        for _ in 0..<layers {
+            keys.append(.allocate(capacity: cap * kvDim))
+            values.append(.allocate(capacity: cap * kvDim))
+        }
+        self.capacity = cap
+    }
+
+    deinit {
+        for p in keys { p.deallocate() }
+        for p in values { p.deallocate() }
+    }
+
+    /// Makes room for `n` positions in total (throws past the context length).
+    func reserve(_ n: Int) throws {
+        guard n > capacity else { return }
+        guard n <= maxLength else { throw ModelRunError.contextOverflow(needed: n, context: maxLength) }
+        let newCap = min(maxLength, max(n, capacity * 2))
+        for l in 0..<layers {
+            let k = UnsafeMutablePointer<Float>.allocate(capacity: newCap * kvDim)
+            let v = UnsafeMutablePointer<Float>.allocate(capacity: newCap * kvDim)
+            k.update(from: keys[l], count: length * kvDim)
+            v.update(from: values[l], count: length * kvDim)
+            keys[l].deallocate(); values[l].deallocate()
+            keys[l] = k; values[l] = v
+        }
+        capacity = newCap
+    }
+
+    /// An independent cache holding the same positions (for branching generations off one prefill).
+    public func copy() -> KVCache {
+        let c = KVCache(layers: layers, kvDim: kvDim, maxLength: maxLength, capacity: max(capacity, 1))
+        for l in 0..<layers {
+            c.keys[l].update(from: keys[l], count: length * kvDim)
+            c.values[l].update(from: values[l], count: length * kvDim)
+        }
+        c.length = length
+        return c
+    }
+
+    /// Forgets positions from `n` on (keeps the first `n`).
+    public func truncate(to n: Int) {
+        length = max(0, min(length, n))
+    }
+
+    /// Bytes held by the buffers.
+    public var bytes: Int { 2 * layers * capacity * kvDim * MemoryLayout<Float>.stride }
+}

@@ -1,0 +1,186 @@
+import Foundation
+
+/// The shape and conventions of a decoder-only transformer, read from a model file's metadata.
+///
+/// Every difference between the supported architectures is a field here, so the forward pass (Forward.swift) is one
+/// loop with a few switches instead of one copy per architecture. The architecture files (Architectures/*.swift)
+/// fill it from GGUF metadata; `validate` checks it before any tensor is read.
+public struct ModelConfig: Sendable, Equatable, CustomStringConvertible {
+    /// The decoder architectures Loupe runs.
+    public enum Architecture: String, Sendable, CaseIterable {
+        case llama, qwen2, qwen3, gemma3
+    }
+
+    /// Which pairs of dimensions RoPE rotates together.
+    public enum RoPEStyle: String, Sendable {
+        /// (x[2i], x[2i+1]): llama.cpp's "normal" mode. GGUF llama files use it because the converter permuted the
+        /// q/k rows of Hugging Face's rotate-half layout into this one.
+        case adjacentPairs
+        /// (x[i], x[i + n/2]): Hugging Face's rotate-half ("NEOX" in llama.cpp); qwen2, qwen3, gemma3.
+        case halves
+    }
+
+    /// The MLP's gate nonlinearity: y = down(act(gate(x)) * up(x)).
+    public enum Activation: String, Sendable {
+        case silu
+        /// GELU with the tanh approximation (Gemma).
+        case geluTanh
+    }
+
+    public var architecture: Architecture
+    /// Number of transformer blocks.
+    public var layers: Int
+    /// Width of the residual stream.
+    public var dModel: Int
+    /// Query heads.
+    public var heads: Int
+    /// Key/value heads (grouped-query attention when fewer than `heads`).
+    public var kvHeads: Int
+    /// Length of each query/key head vector.
+    public var headDim: Int
+    /// Length of each value head vector (equal to `headDim` in every supported model).
+    public var valueDim: Int
+    /// Hidden width of the MLP.
+    public var dFF: Int
+    /// Vocabulary size (rows of the embedding table).
+    public var vocab: Int
+    /// Trained context length; sessions refuse to grow past it.
+    public var context: Int
+    /// RoPE base of global (or all) layers.
+    public var ropeBase: Double
+    /// RoPE base of sliding-window layers (Gemma 3: 10 000), nil when all layers use `ropeBase`.
+    public var ropeBaseLocal: Double?
+    /// Linear RoPE scaling of global layers (positions divided by this factor); 1 when the file sets none.
+    public var ropeScale: Double
+    /// How many leading dimensions of each head RoPE rotates (the rest pass through).
+    public var ropeDims: Int
+    public var ropeStyle: RoPEStyle
+    /// RMSNorm epsilon.
+    public var eps: Float
+    /// Sliding-window length of local layers (a query sees itself and the `window - 1` keys before it).
+    public var slidingWindow: Int?
+    /// Per layer: true when the layer attends through the sliding window (and uses `ropeBaseLocal`).
+    public var slidingLayers: [Bool]
+    /// Multiplier of the query-key dot products (1/sqrt(headDim) unless the model says otherwise).
+    public var attentionScale: Float
+    /// Multiplier of the embedding rows as they enter the residual stream (Gemma: sqrt(dModel)).
+    public var embeddingScale: Float
+    public var activation: Activation
+    /// The output projection is the embedding table (no `output.weight` in the file).
+    public var tiedEmbeddings: Bool
+    /// q, k and v projections carry biases (qwen2).
+    public var qkvBias: Bool
+    /// Per-head RMSNorm of queries and keys before RoPE (qwen3, gemma3).
+    public var qkNorm: Bool
+    /// Extra RMSNorms on the attention output and the MLP output before they join the residual (gemma3).
+    public var sandwichNorms: Bool
+    /// tanh soft-capping of the final logits (cap * tanh(x / cap)), when the file sets it.
+    public var finalLogitSoftcap: Float?
+
+    public var kvDim: Int { kvHeads * headDim }
+    public var qDim: Int { heads * headDim }
+
+    public var description: String {
+        var s = "\(architecture.rawValue): \(layers) layers, d_model \(dModel), \(heads) heads (\(kvHeads) kv) x \(headDim), "
+            + "d_ff \(dFF), vocab \(vocab), context \(context), rope base \(ropeBase)"
+        if let b = ropeBaseLocal { s += " (local \(b))" }
+        if let w = slidingWindow { s += ", window \(w) on \(slidingLayers.filter { $0 }.count) layers" }
+        return s
+    }
+
+    /// Checks that the numbers fit together; `path` names the file in the error.
+    func validate(path: String) throws {
+        func bad(_ field: String, _ message: String) -> ModelFileError {
+            .invalidField(path: path, field: field, message: message)
+        }
+        let prefix = architecture.rawValue
+        for (name, v) in [("block_count", layers), ("embedding_length", dModel), ("attention.head_count", heads),
+                          ("attention.head_count_kv", kvHeads), ("feed_forward_length", dFF),
+                          ("vocab_size", vocab), ("context_length", context), ("key_length", headDim)] where v <= 0 {
+            throw bad("\(prefix).\(name)", "must be positive, got \(v)")
+        }
+        guard heads % kvHeads == 0 else {
+            throw bad("\(prefix).attention.head_count_kv",
+                      "\(kvHeads) key/value heads do not divide \(heads) query heads")
+        }
+        guard ropeDims > 0, ropeDims <= headDim, ropeDims % 2 == 0 else {
+            throw bad("\(prefix).rope.dimension_count", "\(ropeDims) must be even and at most the head size \(headDim)")
+        }
+        guard valueDim == headDim else {
+            throw bad("\(prefix).attention.value_length", "value length \(valueDim) differs from key length \(headDim)")
+        }
+        guard slidingLayers.count == layers else {
+            throw bad("\(prefix).attention.sliding_window_pattern", "describes \(slidingLayers.count) layers, not \(layers)")
+        }
+        if let w = slidingWindow, w <= 0 { throw bad("\(prefix).attention.sliding_window", "must be positive, got \(w)") }
+        guard eps > 0, eps.isFinite else { throw bad("\(prefix).attention.layer_norm_rms_epsilon", "must be positive") }
+    }
+}
+
+/// Metadata reading shared by the architecture files: `key("block_count")` is "<arch>.block_count".
+struct ConfigReader {
+    let file: GGUFFile
+    let arch: String
+
+    func key(_ k: String) -> String { "\(arch).\(k)" }
+    func int(_ k: String) throws -> Int { try file.requireInt(key(k)) }
+    func optionalInt(_ k: String) -> Int? { file.int(key(k)) }
+    func float(_ k: String) throws -> Float { try file.requireFloat(key(k)) }
+    func optionalDouble(_ k: String) -> Double? { file.double(key(k)) }
+
+    /// The vocabulary size: `<arch>.vocab_size` when present, else the rows of the embedding table.
+    func vocab() throws -> Int {
+        if let v = optionalInt("vocab_size") { return v }
+        if let toks = file.metadata["tokenizer.ggml.tokens"]?.array { return toks.count }
+        let emb = try file.requireTensor("token_embd.weight")
+        return emb.shape.first ?? 0
+    }
+
+    /// The fields every architecture reads the same way; the architecture file then adjusts its own.
+    func common(_ architecture: ModelConfig.Architecture, ropeStyle: ModelConfig.RoPEStyle) throws -> ModelConfig {
+        let d = try int("embedding_length"), heads = try int("attention.head_count")
+        let kvHeads = optionalInt("attention.head_count_kv") ?? heads
+        let headDim = optionalInt("attention.key_length") ?? (heads > 0 ? d / heads : 0)
+        let layers = try int("block_count")
+        var scale = 1.0
+        if let type = file.string(key("rope.scaling.type")), type == "linear",
+           let f = optionalDouble("rope.scaling.factor"), f > 0 {
+            scale = f
+        }
+        return ModelConfig(
+            architecture: architecture, layers: layers, dModel: d, heads: heads, kvHeads: kvHeads, headDim: headDim,
+            valueDim: optionalInt("attention.value_length") ?? headDim, dFF: try int("feed_forward_length"),
+            vocab: try vocab(), context: optionalInt("context_length") ?? 2048,
+            ropeBase: optionalDouble("rope.freq_base") ?? 10_000, ropeBaseLocal: nil, ropeScale: scale,
+            ropeDims: optionalInt("rope.dimension_count") ?? headDim, ropeStyle: ropeStyle,
+            eps: try float("attention.layer_norm_rms_epsilon"), slidingWindow: nil,
+            slidingLayers: Array(repeating: false, count: max(layers, 0)),
+            attentionScale: headDim > 0 ? 1 / Float(headDim).squareRoot() : 1, embeddingScale: 1,
+            activation: .silu, tiedEmbeddings: file.tensor(named: "output.weight") == nil, qkvBias: false,
+            qkNorm: false, sandwichNorms: false,
+            finalLogitSoftcap: optionalDouble("final_logit_softcapping").flatMap { $0 > 0 ? Float($0) : nil })
+    }
+}
+
+extension ModelConfig {
+    /// Reads the configuration of a GGUF file, dispatching on `general.architecture`.
+    public static func read(from file: GGUFFile) throws -> ModelConfig {
+        guard let arch = file.architecture else {
+            throw ModelFileError.missing(path: file.path, what: "metadata key", name: "general.architecture")
+        }
+        let config: ModelConfig
+        switch arch {
+        case "llama": config = try Llama.config(file)
+        case "qwen2": config = try Qwen2.config(file)
+        case "qwen3": config = try Qwen3.config(file)
+        case "gemma3": config = try Gemma3.config(file)
+        default:
+            throw ModelFileError.invalidField(
+                path: file.path, field: "general.architecture",
+                message: "unsupported architecture '\(arch)' (supported: "
+                    + Architecture.allCases.map(\.rawValue).joined(separator: ", ") + ")")
+        }
+        try config.validate(path: file.path)
+        return config
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+
+/// Rotary position embedding with precomputed cos/sin tables.
+///
+/// For position p and pair i (0 <= i < dims/2) the angle is p / scale * base^(-2i/dims). The tables hold cos and sin
+/// of every angle for positions 0..<capacity and grow (doubling) when a longer sequence arrives, so decoding a token
+/// costs one table lookup per pair instead of a pow, a cos and a sin. Angles are computed in double precision.
+final class RoPETable {
+    let base: Double
+    let scale: Double
+    let dims: Int
+    let style: ModelConfig.RoPEStyle
+    private(set) var capacity = 0
+    /// [capacity, dims/2] each.
+    private var cosTable: UnsafeMutablePointer<Float>
+    private var sinTable: UnsafeMutablePointer<Float>
+
+    init(base: Double, scale: Double, dims: Int, style: ModelConfig.RoPEStyle, capacity: Int = 256) {
+        self.base = base; self.scale = scale; self.dims = dims; self.style = style
+        cosTable = .allocate(capacity: 1); sinTable = .allocate(capacity: 1)
+        reserve(capacity)
+    }
+
+    deinit { cosTable.deallocate(); sinTable.deallocate() }
+
+    /// Makes positions 0..<n available.
+    func reserve(_ n: Int) {
+        guard n > capacity else { return }
+        let newCap = max(n, capacity * 2)
+        let half = dims / 2
+        let c = UnsafeMutablePointer<Float>.allocate(capacity: newCap * half)
+        let s = UnsafeMutablePointer<Float>.allocate(capacity: newCap * half)
+        var inv = [Double](repeating: 0, count: half)
+        for i in 0..<half { inv[i] = pow(base, -2 * Double(i) / Double(dims)) / scale }
+        for p in 0..<newCap {
+            for i in 0..<half {
+                let a = Double(p) * inv[i]
+                c[p * half + i] = Float(cos(a)); s[p * half + i] = Float(sin(a))
+            }
+        }
+        cosTable.deallocate(); sinTable.deallocate()
+        cosTable = c; sinTable = s; capacity = newCap
+    }
+
+    /// Rotates `count` head vectors of length `headDim` starting at `x` (stride `headDim`), all at position `pos`.
+    @inline(__always)
+    func apply(_ x: UnsafeMutablePointer<Float>, heads count: Int, headDim: Int, position pos: Int) {
+        let half = dims / 2
+        let c = cosTable + pos * half, s = sinTable + pos * half
+        for h in 0..<count {
+            let v = x + h * headDim
+            switch style {
+            case .adjacentPairs:
+                for i in 0..<half {
+                    let a = v[2 * i], b = v[2 * i + 1]
+                    v[2 * i] = a * c[i] - b * s[i]
+                    v[2 * i + 1] = a * s[i] + b * c[i]
+                }
+            case .halves:
+                var i = 0
+                while i + 8 <= half {
+                    let cc = UnsafeRawPointer(c + i).loadUnaligned(as: SIMD8<Float>.self)
+                    let ss = UnsafeRawPointer(s + i).loadUnaligned(as: SIMD8<Float>.self)
+                    let a = UnsafeRawPointer(v + i).loadUnaligned(as: SIMD8<Float>.self)
+                    let b = UnsafeRawPointer(v + i + half).loadUnaligned(as: SIMD8<Float>.self)
+                    UnsafeMutableRawPointer(v + i).storeBytes(of: a * cc - b * ss, as: SIMD8<Float>.self)
+                    UnsafeMutableRawPointer(v + i + half).storeBytes(of: a * ss + b * cc, as: SIMD8<Float>.self)
+                    i += 8
+                }
+                while i < half {
+                    let a = v[i], b = v[i + half]
+                    v[i] = a * c[i] - b * s[i]
+                    v[i + half] = a * s[i] + b * c[i]
+                    i += 1
+                }
+            }
+        }
+    }
+}
