@@ -9,6 +9,7 @@ import LoupeTensor
 /// - `JSON.swift`: the `json` namespace.
 /// - `TensorBuiltins.swift`: tensors (top level, numpy-like names), `linalg` and `nn` namespaces.
 /// - `PlotBuiltins.swift`: the `plot` namespace (figures from LoupePlot).
+/// - `MetricsBuiltins.swift`, `MLBuiltins.swift`: the `metrics` and `ml` namespaces (LoupeMethods).
 ///
 /// Library code written in Loupe itself lives in `stdlib/*.loupe` (a resource of LoupeLang).
 public enum LoupeLibrary {
@@ -28,6 +29,8 @@ public enum LoupeLibrary {
         JSONBuiltins.register(r)
         TensorBuiltins.register(r)
         PlotBuiltins.register(r)
+        MetricsBuiltins.register(r)
+        MLBuiltins.register(r)
     }
 
     /// The `# doc:` comments of library code written in Loupe (`stdlib/*.loupe`), by the name of the `fn` or `let`
