@@ -23,8 +23,13 @@ import LoupeTensor
 ///   a seed they draw from one stream per registry, seeded 0: successive calls differ, and a program's run is
 ///   reproducible as a whole.
 /// The random stream that unseeded calls draw from.
+/// A host may lend its own stream through `HostHooks.randomStream` (a notebook gives each cell one).
 final class LibRandomSession {
-    var stream = RandomStream(seed: 0, name: "loupe.session")
+    private var own = RandomStream(seed: 0, name: "loupe.session")
+    var stream: RandomStream {
+        get { HostHooks.randomStream ?? own }
+        set { if HostHooks.randomStream != nil { HostHooks.randomStream = newValue } else { own = newValue } }
+    }
 }
 
 enum TensorBuiltins {

@@ -17,7 +17,7 @@ struct Loupe: ParsableCommand {
             completion, multi-line input; :help lists its commands.
             """,
         version: version,
-        subcommands: [RunCommand.self, Eval.self, Demo.self, Info.self],
+        subcommands: [RunCommand.self, Eval.self, TestCommand.self, ExportCommand.self, CacheCommand.self, Demo.self, Info.self],
         defaultSubcommand: nil)
 
     /// No subcommand: the REPL (line editing and history when standard input is a terminal).
@@ -28,16 +28,23 @@ struct Loupe: ParsableCommand {
     }
 }
 
-/// `loupe run FILE.loupe`: runs a script; errors name file:line:col.
+/// `loupe run FILE.loupe`: runs a script; errors name file:line:col. `loupe run FILE.nb`: RunNotebook.swift.
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "run", abstract: "Run a Loupe script (FILE.loupe).")
+        commandName: "run", abstract: "Run a Loupe script (FILE.loupe) or a notebook (FILE.nb).")
 
-    @Argument(help: "The script to run.") var file: String
+    @Argument(help: "The script or notebook to run.") var file: String
+    @Option(name: .customShort("P"), help: "Notebooks: set a param, -P NAME=VALUE (repeatable).") var params: [String] = []
+    @Option(help: "Notebooks: folder for NAME.html and NAME.nb.out/ (default: beside the notebook).") var out: String?
+    @Flag(help: "Notebooks: run every cell; neither read nor write the cell cache.") var noCache = false
+    @Flag(help: "Notebooks: list the params with their types and defaults.") var helpParams = false
 
     func run() throws {
         if file.hasSuffix(".nb") {
-            throw UserError("\(file): notebooks are not supported yet (run .loupe scripts for now)")
+            return try NotebookCommand.run(file: file, params: params, out: out, noCache: noCache, helpParams: helpParams)
+        }
+        if !params.isEmpty || out != nil || noCache || helpParams {
+            throw ValidationError("-P, --out, --no-cache and --help-params apply to notebooks (FILE.nb)")
         }
         let source = try Session.readScript(file)
         let interpreter = try Session.makeInterpreter()

@@ -139,8 +139,6 @@ expect "run: run-time error exits 1 after earlier output" 1 'before' 'index\.lou
 expect "run: missing file exits 1 naming it" 1 '' 'error:.*nope\.loupe' -- run "$tmp/nope.loupe"
 one_error "run: missing file"
 expect "run: a directory exits 1" 1 '' 'error:' -- run "$tmp"
-printf -- '---\ntitle: x\n---\n' >"$tmp/n.nb"
-expect "run: notebooks are not supported yet" 1 '' 'not supported yet' -- run "$tmp/n.nb"
 expect "run: missing FILE is a usage error" 2 '' '[Mm]issing|[Uu]sage' -- run
 
 echo "== usage"
@@ -410,6 +408,84 @@ else
         ok "REPL: no crash trace"
     else bad "REPL: no crash trace" "$(screen repl1 | grep -E 'Fatal|Stack|Backtrace')"; fi
 fi
+
+# ---------------------------------------------------------------------------------------------------------------
+# Notebooks: run, test, export, cache (docs/notebook.md)
+# ---------------------------------------------------------------------------------------------------------------
+
+echo "== notebooks"
+nb="$tmp/nb"
+mkdir -p "$nb"
+cat >"$nb/t.nb" <<'NB'
+---
+title: "CLI notebook"
+seed: 3
+params:
+  n: 4
+  tag: "a"
+---
+Prose.
+
+```loupe name=later
+let total = sum(xs)
+print(f"total {total}")
+```
+
+```loupe name=xs
+let xs = map(0..params.n, fn(i) { i * 10 })
+xs
+```
+NB
+expect "run nb: writes the report, progress on stderr only" 0 '' 't\.nb: 2 cells \(2 computed\)' -- run "$nb/t.nb"
+if [ -f "$nb/t.html" ] && [ -f "$nb/t.nb.out/manifest.json" ] && grep -q 'total 60' "$nb/t.html" && ! grep -qE '(src|href)="https?:' "$nb/t.html"; then
+    ok "run nb: t.html (self-contained) and t.nb.out/manifest.json"
+else bad "run nb: t.html (self-contained) and t.nb.out/manifest.json" "$(ls "$nb")"; fi
+expect "run nb: rerun is served from the cache" 0 '' '2 cells \(2 cached\)' -- run "$nb/t.nb"
+expect "run nb: -P overrides a param" 0 '' '\(1 computed, 1 cached\)|\(1 cached, 1 computed\)|2 computed' -- run "$nb/t.nb" -P n=5 --out "$tmp/nbout"
+if grep -q 'total 100' "$tmp/nbout/t.html"; then ok "run nb: --out DIR holds the report of the override"; else bad "run nb: --out DIR holds the report of the override" "$(ls "$tmp/nbout")"; fi
+expect "run nb: -P of the wrong type names the param and line" 1 '' "t\.nb:5: error: param 'n' is an int \(default 4\); cannot set it to 'x'" -- run "$nb/t.nb" -P n=x
+one_error "run nb: wrong param type"
+expect "run nb: unknown param" 1 '' "unknown param 'm' \(params: n, tag\)" -- run "$nb/t.nb" -P m=1
+expect "run nb: -P without = is a usage error" 2 '' 'NAME=VALUE' -- run "$nb/t.nb" -P n
+expect "run nb: --help-params" 0 'n +int, default 4' '' -- run "$nb/t.nb" --help-params
+expect "run nb: --no-cache computes every cell" 0 '' '2 computed' -- run "$nb/t.nb" --no-cache
+expect "cache ls: lists the entries" 0 't\.nb: [0-9]+ entries' '' -- cache ls "$nb/t.nb"
+expect "cache clear: removes them" 0 'removed [0-9]+ entries' '' -- cache clear "$nb/t.nb"
+[ ! -d "$nb/.t.nb.cache" ] && ok "cache clear: the folder is gone" || bad "cache clear: the folder is gone"
+
+printf -- '```loupe name=a\nlet a = 1\n```\n```loupe name=b\nlet b = a + nope\n```\n```loupe name=c\nlet c = b\n```\n' >"$nb/fail.nb"
+expect "run nb: a failing cell exits 1, report still written" 1 '' 'fail\.nb:5:[0-9]+: error: undefined name' -- run "$nb/fail.nb"
+one_error "run nb: failing cell"
+grep -q 'skipped: uses' "$nb/fail.html" && ok "run nb: dependents marked skipped in the report" || bad "run nb: dependents marked skipped in the report"
+
+bad_nb() {  # NAME CONTENT STDERR_REGEX
+    printf -- "$2" >"$nb/bad.nb"
+    expect "run nb: $1" 1 '' "$3" -- run "$nb/bad.nb"
+    one_error "run nb: $1"
+}
+bad_nb "malformed front matter" '---\ntitle: x\nsed: 1\n---\n' 'bad\.nb:3: error: front matter: unknown key'
+bad_nb "unterminated front matter" '---\ntitle: x\n' 'bad\.nb:1: error: front matter'
+bad_nb "unterminated fence" 'x\n```loupe\nlet a = 1\n' 'bad\.nb:2: error: unterminated fence'
+bad_nb "unknown cell option" '```loupe nmae=a\n1\n```\n' "bad\.nb:1:10: error: unknown cell option 'nmae'"
+bad_nb "dependency cycle" '```loupe\nlet a = b\n```\n```loupe\nlet b = a\n```\n' 'bad\.nb:1: error: dependency cycle'
+bad_nb "duplicate definition" '```loupe\nlet a = 1\n```\n```loupe\nlet a = 2\n```\n' "bad\.nb:5:5: error: 'a' is defined in cell 1 \(line 1\) and again in cell 2 \(line 4\)"
+expect "run nb: missing notebook" 1 '' 'nope\.nb.*no such file' -- run "$nb/nope.nb"
+
+expect "test: no snapshot fails with the command that makes it" 1 'no snapshot' '' -- test "$nb/t.nb"
+expect "test --update: writes the snapshot" 0 'updated .*t\.nb\.snap\.json' '' -- test --update "$nb/t.nb"
+expect "test: the same notebook passes" 0 'PASS .*t\.nb' '' -- test "$nb/t.nb"
+sed -i 's/i \* 10/i * 11/' "$nb/t.nb"
+expect "test: a changed output fails with a readable diff" 1 "later: output line 1: expected 'total 60', got 'total 66'" 'differ' -- test "$nb/t.nb"
+
+expect "export: ipynb" 0 '' 'wrote .*t\.ipynb' -- export "$nb/t.nb" --to ipynb
+if command -v python3 >/dev/null && python3 -c 'import nbformat' 2>/dev/null; then
+    if python3 -c 'import nbformat,sys; nbformat.validate(nbformat.read(sys.argv[1], as_version=nbformat.NO_CONVERT))' "$nb/t.ipynb"; then
+        ok "export: the ipynb validates against nbformat"
+    else bad "export: the ipynb validates against nbformat"; fi
+else skip "export: nbformat validation (no python3 nbformat)"; fi
+expect "export: md" 0 '' 'wrote .*t\.md' -- export "$nb/t.nb" --to md
+grep -q '^```loupe$' "$nb/t.md" && ok "export: md has the code blocks" || bad "export: md has the code blocks" "$(cat "$nb/t.md")"
+expect "export: unknown format is a usage error" 2 '' 'html, md or ipynb' -- export "$nb/t.nb" --to pdf
 
 [ "$skipped" -gt 0 ] && echo "($skipped skipped)"
 echo "$passed passed, $failed failed"
