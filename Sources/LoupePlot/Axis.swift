@@ -23,7 +23,8 @@ public struct Axis: Equatable {
         case .linear:
             let t = Ticks.linear(lo, hi, target: target)
             return Axis(scale: scale, domain: t.domain,
-                        ticks: t.values.map { Tick(value: $0, label: Ticks.label($0, step: t.step)) }, minorTicks: [])
+                        ticks: zip(t.values, Ticks.labels(t.values, step: t.step)).map { Tick(value: $0, label: $1) },
+                        minorTicks: [])
         case .log:
             let t = Ticks.log(lo, hi)
             return Axis(scale: scale, domain: t.domain, ticks: t.major.map { Tick(value: $0, label: Ticks.logLabel($0)) },

@@ -27,7 +27,7 @@ extension Figure {
         guard !values.isEmpty else { throw PlotError.emptyData(series: label) }
         if let categories {
             if !bars.isEmpty, categories != barCategories {
-                throw PlotError.labelCountMismatch(axis: "x", expected: barCategories.count, got: categories.count)
+                throw PlotError.categoriesDiffer(series: label, expected: barCategories, got: categories)
             }
             if categories.count != values.count {
                 throw PlotError.lengthMismatch(series: label, field: "categories", expected: values.count, got: categories.count)

@@ -73,7 +73,7 @@ extension Figure {
         // Colour bar on the right: its ticks and their labels.
         let barTicks = Ticks.linear(h.low, h.high, target: 5)
         let barValues = h.high > h.low ? barTicks.values.filter { $0 >= h.low - 1e-12 * abs(h.low) && $0 <= h.high + 1e-12 * abs(h.high) } : [h.low]
-        let barLabels = barValues.map { h.high > h.low ? Ticks.label($0, step: barTicks.step) : NumberFormat.plain($0) }
+        let barLabels = h.high > h.low ? Ticks.labels(barValues, step: barTicks.step) : barValues.map(NumberFormat.plain)
         let barLabelWidth = barLabels.map { Typography.width($0, size: font) }.max() ?? 0
         let barBlock = 18 + 14 + 6 + barLabelWidth + 10
 

@@ -89,8 +89,11 @@ extension Figure {
         return (ex, ey)
     }
 
+    /// Overlaid histograms are half transparent so that each stays visible through the others.
+    var histogramOpacity: String { histograms.count > 1 ? "0.55" : "0.85" }
+
     func drawHistograms(_ c: inout ChartContext) {
-        let opacity = histograms.count > 1 ? "0.55" : "0.85"
+        let opacity = histogramOpacity
         for s in histograms {
             let h = s.histogram
             c.svg.open("g", [("fill", Palette.color(s.index)), ("fill-opacity", opacity), ("stroke", "#ffffff"),

@@ -17,6 +17,8 @@ public enum PlotError: Error, Equatable, CustomStringConvertible {
     case raggedMatrix(row: Int, expected: Int, got: Int)
     /// Tick or category labels whose count does not match the data (`axis` is "x" or "y").
     case labelCountMismatch(axis: String, expected: Int, got: Int)
+    /// A later bar series that names categories other than the first series'.
+    case categoriesDiffer(series: String, expected: [String], got: [String])
     /// A chart kind that cannot share a figure with the one already there (line and scatter can; the others
     /// stand alone, since their axes mean different things).
     case incompatibleKinds(existing: Figure.Kind, adding: Figure.Kind)
@@ -41,6 +43,8 @@ public enum PlotError: Error, Equatable, CustomStringConvertible {
             return "heatmap rows must have equal lengths: row \(row) has \(got) values, row 0 has \(expected)"
         case let .labelCountMismatch(axis, expected, got):
             return "\(axis) labels: \(got) given for \(expected) position\(expected == 1 ? "" : "s")"
+        case let .categoriesDiffer(s, expected, got):
+            return "series '\(s)': categories \(got) differ from the figure's \(expected)"
         case let .incompatibleKinds(existing, adding):
             return "cannot add a \(adding.rawValue) chart to a figure that holds a \(existing.rawValue) chart"
         case let .invalidSize(w, h):

@@ -108,7 +108,7 @@ extension Figure {
 
     /// One legend entry: its name, colour and swatch shape.
     struct LegendEntry {
-        enum Swatch { case line(dash: String?), marker, box }
+        enum Swatch { case line(dash: String?), marker, box(opacity: String?) }
         let name: String
         let color: String
         let swatch: Swatch
@@ -117,8 +117,8 @@ extension Figure {
     var legendEntries: [LegendEntry] {
         xy.map { LegendEntry(name: $0.name, color: Palette.color($0.index),
                              swatch: $0.style == .line ? .line(dash: Palette.dash($0.index)) : .marker) }
-            + bars.map { LegendEntry(name: $0.name, color: Palette.color($0.index), swatch: .box) }
-            + histograms.map { LegendEntry(name: $0.name, color: Palette.color($0.index), swatch: .box) }
+            + bars.map { LegendEntry(name: $0.name, color: Palette.color($0.index), swatch: .box(opacity: nil)) }
+            + histograms.map { LegendEntry(name: $0.name, color: Palette.color($0.index), swatch: .box(opacity: histogramOpacity)) }
     }
 
     private func drawCartesian(_ w: inout SVGWriter) {
@@ -253,8 +253,11 @@ extension Figure {
                 c.svg.element("path", attrs)
             case .marker:
                 c.svg.element("circle", [("cx", n(x + 9)), ("cy", n(y)), ("r", "4"), ("fill", e.color)])
-            case .box:
-                c.svg.element("rect", [("x", n(x + 3)), ("y", n(y - 6)), ("width", "12"), ("height", "12"), ("fill", e.color)])
+            case let .box(opacity):
+                // The swatch matches the bars, overlaid histograms' transparency included.
+                var attrs = [("x", n(x + 3)), ("y", n(y - 6)), ("width", "12"), ("height", "12"), ("fill", e.color)]
+                if let opacity { attrs.append(("fill-opacity", opacity)) }
+                c.svg.element("rect", attrs)
             }
             c.svg.element("text", [("x", n(x + 24)), ("y", n(y)), ("dy", "0.35em"), ("fill", "#222222")],
                           content: Typography.fit(e.name, width - 24, size: Typography.tick))

@@ -67,15 +67,19 @@ public enum Ticks {
         return (scaled(1, e0)...scaled(1, e1), major, minor)
     }
 
-    /// The label of a linear tick: as many decimals as the step needs ("0.25" is never a step, so "0.2", "0.4"),
-    /// switching to exponent form ("2e6", "5e-6") for very large or very small values.
-    public static func label(_ value: Double, step: Step) -> String {
-        if value == 0 { return "0" }
-        let e = Int(floor(log10(abs(value)) + 1e-9))
-        if abs(value) >= 1e6 || step.power <= -5 {
-            return NumberFormat.exponent(value, significant: max(1, e - step.power + 1))
+    /// Labels for linear ticks `values` spaced by `step`: as many decimals as the step needs ("0.2", "0.4"; a
+    /// step is never 0.25), or exponent form ("2e6", "5e-6") for the whole axis when its values reach a million
+    /// or its step is below 0.0001, so that one axis never mixes the two forms.
+    public static func labels(_ values: [Double], step: Step) -> [String] {
+        let exponent = values.contains { abs($0) >= 1e6 } || step.power <= -5
+        return values.map { value in
+            if value == 0 { return "0" }
+            if exponent {
+                let e = Int(floor(log10(abs(value)) + 1e-9))
+                return NumberFormat.exponent(value, significant: max(1, e - step.power + 1))
+            }
+            return NumberFormat.fixed(value, max(0, -step.power))
         }
-        return NumberFormat.fixed(value, max(0, -step.power))
     }
 
     /// The label of a log tick: plain from 0.001 to 100000, exponent form outside ("1e-5", "2e6").
