@@ -18,13 +18,15 @@ public enum GGMLType: UInt32, CaseIterable, Sendable {
     case q2_K = 10, q3_K = 11, q4_K = 12, q5_K = 13, q6_K = 14, q8_K = 15
     case iq2_xxs = 16, iq2_xs = 17, iq3_xxs = 18, iq1_s = 19, iq4_nl = 20, iq3_s = 21, iq2_s = 22, iq4_xs = 23
     case i8 = 24, i16 = 25, i32 = 26, i64 = 27, f64 = 28, iq1_m = 29, bf16 = 30
-    case tq1_0 = 34, tq2_0 = 35, mxfp4 = 39
+    case tq1_0 = 34, tq2_0 = 35, mxfp4 = 39, nvfp4 = 40, q1_0 = 41
 
     /// Elements per block: 1 for plain types, 32 for the legacy quants, 256 for the k-quants.
     public var blockSize: Int {
         switch self {
         case .f32, .f16, .bf16, .i8, .i16, .i32, .i64, .f64: return 1
         case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q8_1, .iq4_nl, .mxfp4: return 32
+        case .nvfp4: return 64
+        case .q1_0: return 128
         case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_K, .iq2_xxs, .iq2_xs, .iq3_xxs, .iq1_s, .iq3_s, .iq2_s,
              .iq4_xs, .iq1_m, .tq1_0, .tq2_0: return 256
         }
@@ -63,6 +65,8 @@ public enum GGMLType: UInt32, CaseIterable, Sendable {
         case .tq1_0: return 54
         case .tq2_0: return 66
         case .mxfp4: return 17
+        case .nvfp4: return 36
+        case .q1_0: return 18
         }
     }
 
@@ -78,6 +82,7 @@ public enum GGMLType: UInt32, CaseIterable, Sendable {
         case .i32: return "I32"
         case .i64: return "I64"
         case .mxfp4: return "MXFP4"
+        case .nvfp4: return "NVFP4"
         default:
             let s = "\(self)"
             return s.hasSuffix("_K") ? String(s.dropLast(2)).uppercased() + "_K" : s.uppercased()
@@ -297,7 +302,11 @@ struct ByteCursor {
     /// U+FFFD, as Python's `errors="replace"` does).
     mutating func readString(_ field: @autoclosure () -> String) throws -> String {
         let raw = try readStringBytes(field())
-        return String(decoding: raw, as: UTF8.self)
+        guard raw.count > 0 else { return "" }
+        return String(unsafeUninitializedCapacity: raw.count) { buf in
+            _ = buf.initialize(from: raw)
+            return raw.count
+        }
     }
 
     /// Reads a GGUF string's raw bytes (a view into the buffer).
@@ -535,15 +544,81 @@ public final class GGUFFile: @unchecked Sendable {
             out.reserveCapacity(n)
             switch et {
             case .string:
-                for _ in 0 ..< n { out.append(.string(try c.readString(field()))) }
+                try readStrings(&c, count: n, into: &out, field: field())
             case .array:
                 for _ in 0 ..< n { out.append(try readValue(&c, type: .array, field: field(), depth: depth + 1)) }
             default:
                 // Fixed-size elements: the count check above already proved they all fit.
-                for _ in 0 ..< n { out.append(try readValue(&c, type: et, field: field(), depth: depth + 1)) }
+                readFixed(&c, type: et, count: n, into: &out)
             }
             return .array(out)
         }
+    }
+
+    /// Reads `n` strings in one pointer loop: vocabularies hold 50k-260k of them, so this loop decides load time.
+    /// `String(unsafeUninitializedCapacity:)` validates (and repairs) UTF-8 inside the optimized standard library,
+    /// which keeps debug builds fast too.
+    static func readStrings(_ c: inout ByteCursor, count n: Int, into out: inout [GGUFValue],
+                            field: @autoclosure () -> String) throws {
+        guard n > 0, let base = c.bytes.baseAddress else { return }
+        let end = c.bytes.count
+        var pos = c.position
+        for i in 0 ..< n {
+            guard end - pos >= 8 else {
+                c.position = pos
+                throw ModelFileError.truncated(path: c.path, field: field() + " element \(i)", offset: pos, needed: 8,
+                                               size: end)
+            }
+            let len = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: pos, as: UInt64.self))
+            pos += 8
+            guard len <= UInt64(end - pos) else {
+                throw ModelFileError.invalidField(
+                    path: c.path, field: field() + " element \(i)",
+                    message: "string length \(len) at offset \(pos - 8) exceeds the \(end - pos) bytes that remain")
+            }
+            let n = Int(len)
+            let src = base + pos
+            let s = n == 0 ? "" : String(unsafeUninitializedCapacity: n) { buf in
+                buf.baseAddress!.update(from: src.assumingMemoryBound(to: UInt8.self), count: n)
+                return n
+            }
+            out.append(.string(s))
+            pos += n
+        }
+        c.position = pos
+    }
+
+    /// Reads `n` fixed-size values (the caller checked that they fit) in one pointer loop per type.
+    static func readFixed(_ c: inout ByteCursor, type: GGUFValueType, count n: Int, into out: inout [GGUFValue]) {
+        guard n > 0, let base = c.bytes.baseAddress else { return }
+        let p = base + c.position
+        switch type {
+        case .uint8: for i in 0 ..< n { out.append(.uint8(p.load(fromByteOffset: i, as: UInt8.self))) }
+        case .int8: for i in 0 ..< n { out.append(.int8(p.load(fromByteOffset: i, as: Int8.self))) }
+        case .bool: for i in 0 ..< n { out.append(.bool(p.load(fromByteOffset: i, as: UInt8.self) != 0)) }
+        case .uint16:
+            for i in 0 ..< n { out.append(.uint16(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))) }
+        case .int16:
+            for i in 0 ..< n { out.append(.int16(Int16(littleEndian: p.loadUnaligned(fromByteOffset: 2 * i, as: Int16.self)))) }
+        case .uint32:
+            for i in 0 ..< n { out.append(.uint32(UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))) }
+        case .int32:
+            for i in 0 ..< n { out.append(.int32(Int32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)))) }
+        case .float32:
+            for i in 0 ..< n {
+                out.append(.float32(Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))))
+            }
+        case .uint64:
+            for i in 0 ..< n { out.append(.uint64(UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
+        case .int64:
+            for i in 0 ..< n { out.append(.int64(Int64(littleEndian: p.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)))) }
+        case .float64:
+            for i in 0 ..< n {
+                out.append(.float64(Double(bitPattern: UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))))
+            }
+        case .string, .array: return
+        }
+        c.position += n * type.fixedSize!
     }
 
     // MARK: Lookup

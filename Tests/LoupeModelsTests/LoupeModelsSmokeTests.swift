@@ -1,7 +1,0 @@
-import XCTest
-@testable import LoupeModels
-
-/// The module links; real tests live beside this file, one file per area.
-final class LoupeModelsSmokeTests: XCTestCase {
-    func testModuleLinks() { XCTAssertNotNil(LoupeModels.self as Any.Type?) }
-}
