@@ -1,0 +1,50 @@
+/// GPT-2's byte-level alphabet: every byte 0...255 stands for one printable Unicode character, so that BPE over
+/// text never sees a control character, a space or a broken UTF-8 sequence.
+///
+/// Printable Latin-1 bytes (`!`...`~`, `¡`...`¬`, `®`...`ÿ`) stand for themselves; the other 68 bytes take the code
+/// points U+0100, U+0101, ... in byte order (so a space, 0x20, is `Ġ` U+0120 and a newline, 0x0A, is `Ċ` U+010A).
+/// This is `bytes_to_unicode()` from OpenAI's `encoder.py`.
+enum ByteLevel {
+    /// `byteToCodepoint[b]` is the character that byte `b` is written as in a byte-level vocabulary.
+    static let byteToCodepoint: [UInt32] = {
+        var table = [UInt32](repeating: 0, count: 256)
+        var next: UInt32 = 256
+        for b in 0 ..< 256 {
+            let printable = (0x21 ... 0x7E).contains(b) || (0xA1 ... 0xAC).contains(b) || (0xAE ... 0xFF).contains(b)
+            if printable {
+                table[b] = UInt32(b)
+            } else {
+                table[b] = next
+                next += 1
+            }
+        }
+        return table
+    }()
+
+    /// The inverse map: code point -> byte, for the 256 code points in use (all below U+0144).
+    static let codepointToByte: [Int16] = {
+        var table = [Int16](repeating: -1, count: 0x144)
+        for (b, cp) in byteToCodepoint.enumerated() { table[Int(cp)] = Int16(b) }
+        return table
+    }()
+
+    /// The raw bytes a byte-level token string stands for, or nil when it holds a character outside the alphabet
+    /// (added tokens such as `<|im_start|>` are written as themselves and never need this).
+    static func decode(_ token: [UInt8]) -> [UInt8]? {
+        var out: [UInt8] = []
+        out.reserveCapacity(token.count)
+        for cp in UnicodeTables.codepoints(token) {
+            guard cp < 0x144, case let b = codepointToByte[Int(cp)], b >= 0 else { return nil }
+            out.append(UInt8(b))
+        }
+        return out
+    }
+
+    /// Writes raw bytes in the byte-level alphabet.
+    static func encode(_ bytes: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count * 2)
+        for b in bytes { UnicodeTables.appendUTF8(byteToCodepoint[Int(b)], to: &out) }
+        return out
+    }
+}
