@@ -34,6 +34,25 @@ public enum Dequantize {
         }
         guard count > 0 else { return }
         let src = bytes.baseAddress!
+        // Plain types in one loop each (a copy for F32): these are most of a safetensors model's bytes.
+        switch type {
+        case .f32:
+            UnsafeMutableRawPointer(out).copyMemory(from: src, byteCount: count * 4)
+            return
+        case .f16, .bf16:
+            let h = src.assumingMemoryBound(to: UInt16.self)  // 2-byte alignment holds in both formats' layouts
+            let isF16 = type == .f16
+            Parallel.forEach(count, cost: 2) { range in
+                Half.table.withUnsafeBufferPointer { table in
+                    for i in range {
+                        let bits = UInt16(littleEndian: h[i])
+                        out[i] = isF16 ? table[Int(bits)] : Float(bitPattern: UInt32(bits) << 16)
+                    }
+                }
+            }
+            return
+        default: break
+        }
         let blocks = count / type.blockSize
         let bs = type.blockSize, ts = type.typeSize
         // Big tensors are split across cores by blocks; each block is independent.
