@@ -41,6 +41,10 @@ public struct HighlightToken: Sendable, Equatable {
     public let line: Int
     public let column: Int
     public let length: Int
+
+    public init(kind: HighlightKind, line: Int, column: Int, length: Int) {
+        self.kind = kind; self.line = line; self.column = column; self.length = length
+    }
 }
 
 extension Interpreter {

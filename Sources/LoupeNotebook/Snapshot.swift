@@ -128,7 +128,8 @@ public struct Snapshot {
         while i < cs.count {
             let c = cs[i]
             let startsNumber = c.isASCII && (c.isNumber || ((c == "-" || c == ".") && i + 1 < cs.count && cs[i + 1].isASCII && cs[i + 1].isNumber))
-            if startsNumber, !(cur.last.map { $0.isLetter || $0 == "_" } ?? false) {
+            // A number starts outside a word: "v2.0" and "x1" are text.
+            if startsNumber, !(cur.last.map { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." } ?? false) {
                 var j = i + 1
                 while j < cs.count, cs[j].isASCII, cs[j].isNumber || cs[j] == "." || cs[j] == "e" || cs[j] == "E"
                         || ((cs[j] == "-" || cs[j] == "+") && (cs[j - 1] == "e" || cs[j - 1] == "E")) { j += 1 }

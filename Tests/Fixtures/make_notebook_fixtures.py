@@ -42,20 +42,18 @@ def sha_vectors():
 
 
 def ipynb():
-    loupe = os.environ.get("LOUPE_BIN", ".build-nb/debug/loupe")
-    src = os.path.join(OUT, "export.nb")
+    loupe = os.path.abspath(os.environ.get("LOUPE_BIN", ".build-nb/debug/loupe"))
     dest = os.path.join(OUT, "export.ipynb")
-    # The notebook has a failing cell on purpose (an error output), so loupe exits 1; the file is still written.
-    proc = subprocess.run([loupe, "export", src, "--to", "ipynb", "-o", dest, "--no-cache"],
-                          capture_output=True, text=True)
-    if not os.path.exists(dest):
-        sys.exit(f"export failed: {proc.stderr}")
-    # Paths in error messages are the ones the Swift test uses (the notebook parsed as "export.nb").
+    if os.path.exists(dest):
+        os.remove(dest)
+    # Run in the fixture folder so error messages name "export.nb", as in the Swift test. The notebook has a
+    # failing cell on purpose (an error output), so loupe exits 1; the file is still written.
+    proc = subprocess.run([loupe, "export", "export.nb", "--to", "ipynb", "-o", "export.ipynb", "--no-cache"],
+                          capture_output=True, text=True, cwd=OUT)
+    if proc.returncode not in (0, 1) or not os.path.exists(dest):
+        sys.exit(f"export failed ({proc.returncode}): {proc.stderr}")
     with open(dest) as f:
         text = f.read()
-    text = text.replace(src, "export.nb")
-    with open(dest, "w") as f:
-        f.write(text)
     nb = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
     nbformat.validate(nb)  # raises ValidationError when the notebook does not match its schema
     schema_path = os.path.join(os.path.dirname(nbformat.__file__), "v4", "nbformat.v4.5.schema.json")

@@ -49,6 +49,10 @@ final class CacheTests: XCTestCase {
         ```
         ```loupe name=helper
         fn helper(x) { x + 1 }
+        print("helper defined")
+        ```
+        ```loupe name=uses-helper
+        let h = helper(41)
         ```
 
         """
@@ -58,9 +62,13 @@ final class CacheTests: XCTestCase {
         let cold = try run(path)
         XCTAssertEqual(Set(cold.results.map(\.status)), [.computed])
         let warm = try run(path)
-        XCTAssertEqual(statuses(warm), ["data": .cached, "stats": .cached, "scaled": .cached, "other": .cached, "helper": .computed])
+        // The cell binding a function has no stored values, only a display entry: it need not run, since the
+        // one cell that uses it is cached.
+        XCTAssertEqual(statuses(warm), ["data": .cached, "stats": .cached, "scaled": .cached, "other": .cached, "helper": .cached, "uses-helper": .cached])
+        XCTAssertEqual(warm.results[4].output, "helper defined\n")
+        XCTAssertEqual(warm.results[4].bindings.count, 0)
         XCTAssertEqual(warm.results[0].output, "made data\n")
-        for (a, b) in zip(cold.results, warm.results) {
+        for (a, b) in zip(cold.results, warm.results) where b.status == .cached && !b.bindings.isEmpty {
             XCTAssertEqual(a.bindings.map(\.name), b.bindings.map(\.name))
             for (x, y) in zip(a.bindings, b.bindings) {
                 if case let .tensor(tx) = x.value, case let .tensor(ty) = y.value {
@@ -72,7 +80,16 @@ final class CacheTests: XCTestCase {
                 }
             }
         }
-        XCTAssertEqual(warm.results[4].notCachedBecause, "'helper' is a function, which cannot be stored")
+        XCTAssertEqual(cold.results[4].notCachedBecause, "'helper' is a function, which cannot be stored")
+        XCTAssertEqual(warm.results[5].bindings.map(\.value.repr), ["42"])
+
+        // Once a cell that uses it must compute, the display-only cell runs first, then that cell.
+        try notebook.replacingOccurrences(of: "helper(41)", with: "helper(1)").write(toFile: path, atomically: true, encoding: .utf8)
+        let edited = try run(path)
+        XCTAssertEqual(statuses(edited)["helper"], .computed)
+        XCTAssertEqual(edited.results[4].cacheNote, "ran again because cell 'uses-helper' (line 24) needed its names")
+        XCTAssertEqual(statuses(edited)["uses-helper"], .computed)
+        XCTAssertEqual(edited.results[5].bindings.map(\.value.repr), ["2"])
         XCTAssertTrue(FileManager.default.fileExists(atPath: CellCache.directory(for: path)))
     }
 

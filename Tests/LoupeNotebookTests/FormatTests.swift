@@ -121,7 +121,7 @@ final class FormatTests: XCTestCase {
         check("a\n```loupe name=x cahce=false\n1\n```\n", line: 2, column: 17, "unknown cell option 'cahce'")
         check("```loupe timeout=soon\n1\n```\n", line: 1, column: 10, "'timeout' needs a positive number")
         check("```loupe name=a\n1\n```\n```loupe name=a\n2\n```\n", line: 4, "two cells are named 'a' (the other is at line 1)")
-        check("```loupe caption=\"open\n1\n```\n", line: 1, "unterminated string")
+        check("```loupe caption=\"open\n1\n```\n", line: 1, column: 18, "unterminated string")
     }
 
     func testLongerFencesAndTildes() throws {

@@ -25,7 +25,7 @@ final class SnapshotTests: XCTestCase {
         let far = try snapshot(base.replacingOccurrences(of: "0.5000", with: "0.51").replacingOccurrences(of: "2.0]", with: "2.5]"))
         XCTAssertEqual(far.differences(from: expected, tolerance: 1e-6), [
             "x: output line 1: expected 'loss 0.5000 at step 3', got 'loss 0.51 at step 3'",
-            "x: value[1]: expected 2, got 2.5",
+            "x: value[1]: expected 2.0, got 2.5",
         ])
         let words = try snapshot(base.replacingOccurrences(of: "at step", with: "after step"))
         XCTAssertEqual(words.differences(from: expected, tolerance: 1), [
