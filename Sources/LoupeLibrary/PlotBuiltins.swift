@@ -7,6 +7,8 @@ import LoupeTensor
 /// in Loupe code it has `svg()`, `save(path)`, `preview(width, height)` and the fields `title`, `caption`, `kind`.
 public final class FigureObject: HostObject {
     public let figure: Figure
+    /// Where `terminalDisplay` wrote this figure's SVG, so that showing it again reuses the file.
+    var savedPath: String?
 
     public init(_ figure: Figure) { self.figure = figure }
 
@@ -63,6 +65,49 @@ public final class FigureObject: HostObject {
             try? FileManager.default.removeItem(at: temp)
             throw LoupeError(.io, "\(function): cannot write \(path): \(reason)", at: span)
         }
+    }
+}
+
+extension FigureObject {
+    /// Where the REPL writes the figures it shows: `$LOUPE_FIGURE_DIR` when set, else `loupe-figures` in
+    /// `$TMPDIR` (or /tmp).
+    public static var terminalFigureDirectory: String {
+        let env = ProcessInfo.processInfo.environment
+        if let dir = env["LOUPE_FIGURE_DIR"], !dir.isEmpty { return dir }
+        let tmp = env["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        return URL(fileURLWithPath: tmp).appendingPathComponent("loupe-figures").path
+    }
+
+    /// How the REPL shows a figure: its terminal preview, then the path of its SVG, written on first display to
+    /// the next free `figure-N.svg` in `terminalFigureDirectory` (numbers keep rising across sessions, so an
+    /// earlier figure is never overwritten; showing the same figure again reuses its file).
+    public func terminalDisplay(width: Int, height: Int = 16) -> String {
+        let preview = figure.terminalPreview(width: width, height: height)
+        do {
+            let path = try savedPath ?? nextFigurePath()
+            try FigureObject.write(figure.svg(), to: path, function: "figure")
+            savedPath = path
+            return preview + "\nsvg: " + path
+        } catch let e as LoupeError {
+            return preview + "\n(svg not written: \(e.message))"
+        } catch {
+            return preview + "\n(svg not written: \(error))"
+        }
+    }
+
+    private func nextFigurePath() throws -> String {
+        let dir = FigureObject.terminalFigureDirectory
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        } catch {
+            throw LoupeError(.io, "cannot create \(dir): \(error.localizedDescription)")
+        }
+        let taken = Set((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
+        var n = 1
+        for name in taken where name.hasPrefix("figure-") && name.hasSuffix(".svg") {
+            if let k = Int(name.dropFirst(7).dropLast(4)), k >= n { n = k + 1 }
+        }
+        return URL(fileURLWithPath: dir).appendingPathComponent("figure-\(n).svg").path
     }
 }
 

@@ -25,16 +25,23 @@ public enum PlotError: Error, Equatable, CustomStringConvertible {
     /// A figure size outside what can be laid out.
     case invalidSize(width: Int, height: Int)
 
+    /// A series as messages name it: "series 2" for the unnamed, "series 'loss'" for the named.
+    static func show(_ s: String) -> String {
+        let unnamed = s.hasPrefix("series ") && s.dropFirst(7).allSatisfy(\.isNumber) && s.count > 7
+        if s == "heatmap" { return "the heatmap" }
+        return unnamed ? s : "series '\(s)'"
+    }
+
     public var description: String {
         switch self {
         case let .emptyData(s):
-            return "series '\(s)' is empty: a plot needs at least one value"
+            return "\(PlotError.show(s)) is empty: a plot needs at least one value"
         case let .noFiniteValues(s):
-            return "series '\(s)' has no finite values (all NaN or infinite): nothing to draw"
+            return "\(PlotError.show(s)) has no finite values (all NaN or infinite): nothing to draw"
         case let .lengthMismatch(s, field, expected, got):
-            return "series '\(s)': \(field) has \(got) value\(got == 1 ? "" : "s") but \(expected) \(expected == 1 ? "is" : "are") needed"
+            return "\(PlotError.show(s)): \(field) has \(got) value\(got == 1 ? "" : "s") but \(expected) \(expected == 1 ? "is" : "are") needed"
         case let .nonPositiveOnLogAxis(axis, s, index, value):
-            return "series '\(s)': value \(NumberFormat.plain(value)) at index \(index) cannot be shown on a log \(axis) axis (log axes need values > 0)"
+            return "\(PlotError.show(s)): value \(NumberFormat.plain(value)) at index \(index) cannot be shown on a log \(axis) axis (log axes need values > 0)"
         case let .invalidBins(n):
             return "bins must be at least 1, got \(n)"
         case let .invalidRange(lo, hi):
@@ -44,7 +51,7 @@ public enum PlotError: Error, Equatable, CustomStringConvertible {
         case let .labelCountMismatch(axis, expected, got):
             return "\(axis) labels: \(got) given for \(expected) position\(expected == 1 ? "" : "s")"
         case let .categoriesDiffer(s, expected, got):
-            return "series '\(s)': categories \(got) differ from the figure's \(expected)"
+            return "\(PlotError.show(s)): categories \(got) differ from the figure's \(expected)"
         case let .incompatibleKinds(existing, adding):
             return "cannot add a \(adding.rawValue) chart to a figure that holds a \(existing.rawValue) chart"
         case let .invalidSize(w, h):

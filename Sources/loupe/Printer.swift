@@ -1,5 +1,6 @@
 import Foundation
 import LoupeLang
+import LoupeLibrary
 import LoupeTensor
 
 /// How the REPL shows values: literal syntax, strings quoted, long lists and records cut after `maxItems` with a
@@ -13,7 +14,9 @@ struct Printer {
     var maxDepth = 40
 
     func format(_ value: Value) -> String {
-        render(value, indent: 0)
+        // A figure shows as a terminal sketch plus the path of its SVG (written to a file on first display).
+        if case let .object(o) = value, let figure = o as? FigureObject { return figure.terminalDisplay(width: min(width, 100)) }
+        return render(value, indent: 0)
     }
 
     /// The value on one line if it fits, else one element per line, indented.
