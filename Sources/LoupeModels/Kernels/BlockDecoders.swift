@@ -1,0 +1,214 @@
+// Exact block decoders: one quantized block in, its float32 values out, computed with the same float operations in
+// the same order as PyPI gguf's `dequantize` (and ggml's reference C), so `WeightMatrix.row` and `dequantized()` are
+// bit-exact against it. Used for embedding rows, full dequantization, and the F32 panels that prefill feeds to sgemm.
+//
+// The layouts (ggml-common.h), per block:
+//   Q8_0  (32 values, 34 bytes):  f16 d, int8 q[32]                      w = q * d
+//   Q4_0  (32, 18):  f16 d, u8 qs[16]                                    w = d * (nibble - 8)
+//   Q4_1  (32, 20):  f16 d, f16 m, u8 qs[16]                             w = d * nibble + m
+//   Q5_0  (32, 22):  f16 d, u32 qh, u8 qs[16]                            w = d * ((nibble | bit << 4) - 16)
+//   Q5_1  (32, 24):  f16 d, f16 m, u32 qh, u8 qs[16]                     w = d * (nibble | bit << 4) + m
+// In the 32-value formats, value j < 16 is the low nibble of qs[j] and value j + 16 its high nibble; bit j of qh is
+// value j's fifth bit.
+//   Q4_K (256, 144): f16 d, f16 dmin, u8 scales[12] (8 six-bit scales and mins), u8 qs[128]
+//   Q5_K (256, 176): as Q4_K plus u8 qh[32] before qs            w = (d * sc) * q - (dmin * m) per 32 values
+//   Q6_K (256, 210): u8 ql[128], u8 qh[64], i8 scales[16], f16 d        w = (d * sc) * (q - 32) per 16 values
+//
+// Swift does not contract `a * b + c` into a fused multiply-add, so each product and sum here rounds as numpy's does.
+
+/// Reads a little-endian IEEE half at `p + offset` as a Float (one vcvtph2ps with -target-cpu haswell).
+@inline(__always)
+func loadHalf(_ p: UnsafeRawPointer, _ offset: Int = 0) -> Float {
+    Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+}
+
+/// Eight bytes at `p + offset`, zero-extended to 32-bit lanes (one vpmovzxbd).
+@inline(__always)
+func loadBytes8(_ p: UnsafeRawPointer, _ offset: Int) -> SIMD8<UInt32> {
+    SIMD8<UInt32>(truncatingIfNeeded: p.loadUnaligned(fromByteOffset: offset, as: SIMD8<UInt8>.self))
+}
+
+/// Eight signed bytes at `p + offset`, sign-extended to 32-bit lanes (one vpmovsxbd).
+@inline(__always)
+func loadSignedBytes8(_ p: UnsafeRawPointer, _ offset: Int) -> SIMD8<Int32> {
+    SIMD8<Int32>(truncatingIfNeeded: p.loadUnaligned(fromByteOffset: offset, as: SIMD8<Int8>.self))
+}
+
+/// Integer lanes to floats (one vcvtdq2ps). The lanes hold small values (< 2^24), so the conversion is exact.
+@inline(__always)
+func toFloat(_ v: SIMD8<UInt32>) -> SIMD8<Float> { SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: v)) }
+
+@inline(__always)
+func toFloat(_ v: SIMD8<Int32>) -> SIMD8<Float> { SIMD8<Float>(v) }
+
+@inline(__always)
+func storeFloats(_ v: SIMD8<Float>, _ out: UnsafeMutablePointer<Float>, _ i: Int) {
+    UnsafeMutableRawPointer(out + i).storeBytes(of: v, as: SIMD8<Float>.self)
+}
+
+/// Bit `lane + first` of `bits` for each of eight lanes, moved to bit 4 (the fifth bit of a 5-bit quant).
+@inline(__always)
+func fifthBits(_ bits: UInt32, first: UInt32) -> SIMD8<UInt32> {
+    let shifts = SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7) &+ first
+    return ((SIMD8<UInt32>(repeating: bits) &>> shifts) & 1) &<< 4
+}
+
+/// The six-bit scale and min of sub-block `j` (0..<8) of a Q4_K / Q5_K block (ggml's get_scale_min_k4).
+@inline(__always)
+func scaleMinK4(_ scales: UnsafeRawPointer, _ j: Int) -> (scale: UInt8, min: UInt8) {
+    let q = scales.assumingMemoryBound(to: UInt8.self)
+    if j < 4 {
+        return (q[j] & 63, q[j + 4] & 63)
+    }
+    return ((q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4), (q[j + 4] >> 4) | ((q[j] >> 6) << 4))
+}
+
+/// Decoders that write one block's values to `out` exactly as gguf's dequantize computes them.
+enum BlockDecode {
+    @inline(__always)
+    static func q8_0(_ p: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
+        let d = SIMD8<Float>(repeating: loadHalf(p))
+        for g in 0..<4 { storeFloats(toFloat(loadSignedBytes8(p, 2 + 8 * g)) * d, out, 8 * g) }
+    }
+
+    @inline(__always)
+    static func q4_0(_ p: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
+        let d = SIMD8<Float>(repeating: loadHalf(p))
+        for g in 0..<2 {
+            let b = loadBytes8(p, 2 + 8 * g)
+            let lo = SIMD8<Int32>(truncatingIfNeeded: b & 0x0F) &- 8
+            let hi = SIMD8<Int32>(truncatingIfNeeded: b &>> 4) &- 8
+            storeFloats(d * toFloat(lo), out, 8 * g)
+            storeFloats(d * toFloat(hi), out, 16 + 8 * g)
+        }
+    }
+
+    @inline(__always)
+    static func q4_1(_ p: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
+        let d = SIMD8<Float>(repeating: loadHalf(p)), m = SIMD8<Float>(repeating: loadHalf(p, 2))
+        for g in 0..<2 {
+            let b = loadBytes8(p, 4 + 8 * g)
+            storeFloats(d * toFloat(b & 0x0F) + m, out, 8 * g)
+            storeFloats(d * toFloat(b &>> 4) + m, out, 16 + 8 * g)
+        }
+    }
+
+    @inline(__always)
+    static func q5_0(_ p: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
+        let d = SIMD8<Float>(repeating: loadHalf(p))
+        let qh = p.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
+        for g in 0..<2 {
+            let b = loadBytes8(p, 6 + 8 * g)
+            let lo = (b & 0x0F) | fifthBits(qh, first: UInt32(8 * g))
+            let hi = (b &>> 4) | fifthBits(qh, first: UInt32(16 + 8 * g))
+            storeFloats(d * toFloat(SIMD8<Int32>(truncatingIfNeeded: lo) &- 16), out, 8 * g)
+            storeFloats(d * toFloat(SIMD8<Int32>(truncatingIfNeeded: hi) &- 16), out, 16 + 8 * g)
+        }
+    }
+
+    @inline(__always)
+    static func q5_1(_ p: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
+        let d = SIMD8<Float>(repeating: loadHalf(p)), m = SIMD8<Float>(repeating: loadHalf(p, 2))
+        let qh = p.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
+        for g in 0..<2 {
+            let b = loadBytes8(p, 8 + 8 * g)
+            let lo = (b & 0x0F) | fifthBits(qh, first: UInt32(8 * g))
+            let hi = (b &>> 4) | fifthBits(qh, first: UInt32(16 + 8 * g))
+            storeFloats(d * toFloat(lo) + m, out, 8 * g)
+            storeFloats(d * toFloat(hi) + m, out, 16 + 8 * g)
+        }
+    }
+
+    @inline(__always)
+    static func q4_K(_ p: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
+        let d = loadHalf(p), dmin = loadHalf(p, 2)
+        let scales = p + 4, qs = p + 16
+        for c in 0..<4 {  // 32 bytes of qs hold sub-block 2c (low nibbles) and 2c + 1 (high nibbles)
+            let (s0, m0) = scaleMinK4(scales, 2 * c), (s1, m1) = scaleMinK4(scales, 2 * c + 1)
+            let d0 = SIMD8<Float>(repeating: d * Float(s0)), dm0 = SIMD8<Float>(repeating: dmin * Float(m0))
+            let d1 = SIMD8<Float>(repeating: d * Float(s1)), dm1 = SIMD8<Float>(repeating: dmin * Float(m1))
+            for g in 0..<4 {
+                let b = loadBytes8(qs, 32 * c + 8 * g)
+                storeFloats(d0 * toFloat(b & 0x0F) - dm0, out, 64 * c + 8 * g)
+                storeFloats(d1 * toFloat(b &>> 4) - dm1, out, 64 * c + 32 + 8 * g)
+            }
+        }
+    }
+
+    @inline(__always)
+    static func q5_K(_ p: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
+        let d = loadHalf(p), dmin = loadHalf(p, 2)
+        let scales = p + 4, qh = p + 16, qs = p + 48
+        for c in 0..<4 {
+            let (s0, m0) = scaleMinK4(scales, 2 * c), (s1, m1) = scaleMinK4(scales, 2 * c + 1)
+            let d0 = SIMD8<Float>(repeating: d * Float(s0)), dm0 = SIMD8<Float>(repeating: dmin * Float(m0))
+            let d1 = SIMD8<Float>(repeating: d * Float(s1)), dm1 = SIMD8<Float>(repeating: dmin * Float(m1))
+            for g in 0..<4 {
+                let b = loadBytes8(qs, 32 * c + 8 * g), h = loadBytes8(qh, 8 * g)
+                let lo = (b & 0x0F) | (((h &>> UInt32(2 * c)) & 1) &<< 4)
+                let hi = (b &>> 4) | (((h &>> UInt32(2 * c + 1)) & 1) &<< 4)
+                storeFloats(d0 * toFloat(lo) - dm0, out, 64 * c + 8 * g)
+                storeFloats(d1 * toFloat(hi) - dm1, out, 64 * c + 32 + 8 * g)
+            }
+        }
+    }
+
+    @inline(__always)
+    static func q6_K(_ p: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
+        let d = loadHalf(p, 208)
+        let sc = (p + 192).assumingMemoryBound(to: Int8.self)
+        for half in 0..<2 {  // each half: 64 bytes of ql, 32 of qh, 8 scales, 128 values
+            let ql = p + 64 * half, qh = p + 128 + 32 * half
+            let s = sc + 8 * half, y = 128 * half
+            for g in 0..<4 {  // values l = 8g ..< 8g + 8 and l + 32, l + 64, l + 96
+                let si = g / 2  // 16 values per scale
+                let a = loadBytes8(ql, 8 * g), b = loadBytes8(ql, 32 + 8 * g), h = loadBytes8(qh, 8 * g)
+                let q1 = SIMD8<Int32>(truncatingIfNeeded: (a & 0x0F) | ((h & 3) &<< 4)) &- 32
+                let q2 = SIMD8<Int32>(truncatingIfNeeded: (b & 0x0F) | (((h &>> 2) & 3) &<< 4)) &- 32
+                let q3 = SIMD8<Int32>(truncatingIfNeeded: (a &>> 4) | (((h &>> 4) & 3) &<< 4)) &- 32
+                let q4 = SIMD8<Int32>(truncatingIfNeeded: (b &>> 4) | (((h &>> 6) & 3) &<< 4)) &- 32
+                storeFloats(SIMD8(repeating: d * Float(s[si])) * toFloat(q1), out, y + 8 * g)
+                storeFloats(SIMD8(repeating: d * Float(s[si + 2])) * toFloat(q2), out, y + 32 + 8 * g)
+                storeFloats(SIMD8(repeating: d * Float(s[si + 4])) * toFloat(q3), out, y + 64 + 8 * g)
+                storeFloats(SIMD8(repeating: d * Float(s[si + 6])) * toFloat(q4), out, y + 96 + 8 * g)
+            }
+        }
+    }
+
+    /// Decodes `count` consecutive values of a row in `format`, starting at a block boundary.
+    static func row(_ format: GGMLType, _ src: UnsafeRawPointer, count: Int, into out: UnsafeMutablePointer<Float>) {
+        let blocks = count / format.blockSize, ts = format.typeSize, bs = format.blockSize
+        switch format {
+        case .f32:
+            out.update(from: src.assumingMemoryBound(to: Float.self), count: count)
+        case .f16:
+            var i = 0
+            while i + 8 <= count {
+                storeFloats(SIMD8<Float>(src.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<Float16>.self)), out, i)
+                i += 8
+            }
+            while i < count { out[i] = loadHalf(src, 2 * i); i += 1 }
+        case .bf16:
+            var i = 0
+            while i + 8 <= count {
+                let h = SIMD8<UInt32>(truncatingIfNeeded: src.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<UInt16>.self))
+                storeFloats(unsafeBitCast(h &<< 16, to: SIMD8<Float>.self), out, i)
+                i += 8
+            }
+            while i < count {
+                out[i] = Float(bitPattern: UInt32(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16)
+                i += 1
+            }
+        case .q8_0: for b in 0..<blocks { q8_0(src + b * ts, out + b * bs) }
+        case .q4_0: for b in 0..<blocks { q4_0(src + b * ts, out + b * bs) }
+        case .q4_1: for b in 0..<blocks { q4_1(src + b * ts, out + b * bs) }
+        case .q5_0: for b in 0..<blocks { q5_0(src + b * ts, out + b * bs) }
+        case .q5_1: for b in 0..<blocks { q5_1(src + b * ts, out + b * bs) }
+        case .q4_K: for b in 0..<blocks { q4_K(src + b * ts, out + b * bs) }
+        case .q5_K: for b in 0..<blocks { q5_K(src + b * ts, out + b * bs) }
+        case .q6_K: for b in 0..<blocks { q6_K(src + b * ts, out + b * bs) }
+        default:
+            preconditionFailure("WeightMatrix admits only the formats it decodes; \(format) slipped through")
+        }
+    }
+}
