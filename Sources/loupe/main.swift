@@ -17,7 +17,7 @@ struct Loupe: ParsableCommand {
             completion, multi-line input; :help lists its commands.
             """,
         version: version,
-        subcommands: [RunCommand.self, Eval.self, TestCommand.self, ExportCommand.self, CacheCommand.self, Demo.self, Info.self],
+        subcommands: [RunCommand.self, Eval.self, TestCommand.self, ExportCommand.self, CacheCommand.self, ModelsCommand.self, Demo.self, Info.self],
         defaultSubcommand: nil)
 
     /// No subcommand: the REPL (line editing and history when standard input is a terminal).
