@@ -90,7 +90,7 @@ final class MetricsBuiltinsTests: XCTestCase {
 
     func testArgumentErrors() {
         checkError("metrics.ece([0.5], [1], bins: \"ten\")", "metrics.ece: argument 'bins' must be an int, got string")
-        checkError("metrics.ece([0.5], [1], bins: 0)", "metrics.ece: argument 'bins' must be at least 1, got 0")
+        checkError("metrics.ece([0.5], [1], bins: 0)", "metrics.ece: argument 'bins' must be between 1 and 1000000, got 0")
         checkError("metrics.ece([1.5], [1])", "metrics.ece: argument 'conf' must hold numbers in [0, 1], found 1.5 (at index 0)")
         checkError("metrics.auroc([0.1, 0.2, 0.3], [0, 1])",
                    "metrics.auroc: argument 'labels' has 2 elements but 'scores' has 3; they must pair up")

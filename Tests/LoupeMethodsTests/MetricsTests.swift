@@ -208,7 +208,15 @@ final class MetricsTests: XCTestCase {
         check("argument 'conf' must hold numbers in [0, 1], found 1.5 (at index 0)") {
             try Metrics.ece(conf: [1.5], correct: [1])
         }
-        check("argument 'bins' must be at least 1, got 0") { try Metrics.ece(conf: [0.5], correct: [1], bins: 0) }
+        check("argument 'bins' must be between 1 and 1000000, got 0") { try Metrics.ece(conf: [0.5], correct: [1], bins: 0) }
+        check("argument 'bins' must be between 1 and 1000000, got \(Int.max)") {
+            try Metrics.ece(conf: [0.5], correct: [1], bins: .max)
+        }
+        check("argument 'n' must be between 1 and 100000000, got \(Int.max)") { try Metrics.passAtK(n: .max, c: 1, k: 1) }
+        var stream = RandomStream(seed: 1)
+        check("argument 'resamples' must be between 1 and 10000000, got \(Int.max)") {
+            try Metrics.bootstrapCI(count: 2, resamples: .max, stream: &stream) { _ in 0 }
+        }
         check("argument 'k' must be between 1 and n = 5, got 6") { try Metrics.passAtK(n: 5, c: 2, k: 6) }
         check("argument 'c' must be between 0 and n = 5, got 7 (problem 1)") {
             try Metrics.passAtK(n: [5, 5], c: [1, 7], k: 2)

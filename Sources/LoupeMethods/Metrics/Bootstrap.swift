@@ -17,6 +17,9 @@ extension Metrics {
         public let used: Int
     }
 
+    /// The most resamples one interval draws (their statistics are kept in memory).
+    public static let maxResamples = 10_000_000
+
     /// A percentile bootstrap confidence interval for a statistic of `count` items.
     ///
     /// Each of `resamples` resamples draws `count` indices uniformly with replacement,
@@ -28,7 +31,7 @@ extension Metrics {
     ///
     /// - Parameters:
     ///   - count: the number of items (at least 1).
-    ///   - resamples: how many resamples to draw (at least 1; 1000 by default).
+    ///   - resamples: how many resamples to draw (1...`maxResamples`; 1000 by default).
     ///   - confidence: the interval's coverage, in (0, 1).
     ///   - stream: the caller's seeded random stream, advanced by `resamples * count` draws.
     ///   - statistic: the statistic of the items at the given indices (the original sample is 0..<count).
@@ -36,8 +39,9 @@ extension Metrics {
                                    stream: inout RandomStream, statistic: ([Int]) throws -> Double) throws
         -> BootstrapInterval {
         guard count >= 1 else { throw MetricsError.empty(argument: "data") }
-        guard resamples >= 1 else {
-            throw MetricsError.invalidParameter(argument: "resamples", message: "must be at least 1, got \(resamples)")
+        guard resamples >= 1, resamples <= maxResamples else {
+            throw MetricsError.invalidParameter(argument: "resamples", message:
+                "must be between 1 and \(maxResamples), got \(resamples)")
         }
         guard confidence > 0, confidence < 1 else {
             throw MetricsError.invalidParameter(argument: "confidence", message: "must be in (0, 1), got \(confidence)")

@@ -15,6 +15,9 @@ extension Metrics {
         public let accuracy: Double
     }
 
+    /// The most bins a reliability table may have (one table entry per bin is allocated).
+    public static let maxBins = 1_000_000
+
     /// The bin (0-based) of confidence `c` among `bins` equal-width bins ((m-1)/M, m/M]: confidence 0 goes to the
     /// first bin and 1 to the last. The edges are the doubles m / M (correctly rounded), so a confidence written
     /// as an edge (0.3 with 10 bins) lands in the bin it closes, not the next one as ceil(0.3 * 10) - 1 would
@@ -32,7 +35,9 @@ extension Metrics {
     public static func reliabilityBins(conf: [Double], correct: [Double], bins: Int = 10) throws
         -> [CalibrationBin] {
         let y = try calibrationInputs(conf: conf, correct: correct)
-        guard bins >= 1 else { throw MetricsError.invalidParameter(argument: "bins", message: "must be at least 1, got \(bins)") }
+        guard bins >= 1, bins <= maxBins else {
+            throw MetricsError.invalidParameter(argument: "bins", message: "must be between 1 and \(maxBins), got \(bins)")
+        }
         var count = [Int](repeating: 0, count: bins)
         var confSum = [Double](repeating: 0, count: bins), hitSum = [Double](repeating: 0, count: bins)
         for (c, hit) in zip(conf, y) {

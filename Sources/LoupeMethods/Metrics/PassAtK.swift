@@ -3,14 +3,19 @@ import Foundation
 // MARK: - pass@k
 
 extension Metrics {
+    /// The most samples per problem: the product below has one factor per correct sample.
+    public static let maxSamples = 100_000_000
+
     /// The unbiased pass@k estimator of Chen et al. 2021 for one problem with `n` samples of which `c` are
     /// correct: 1 - C(n-c, k) / C(n, k), the chance that k samples drawn without replacement include a correct one.
     /// Computed in the stable product form 1 - prod_{i=n-c+1}^{n} (1 - k/i), and 1 when n - c < k (every k-subset
     /// holds a correct sample). Test vector: n = 5, c = 2, k = 2 gives 0.7.
     ///
-    /// - Throws: `MetricsError.invalidParameter` unless 1 <= k <= n and 0 <= c <= n.
+    /// - Throws: `MetricsError.invalidParameter` unless 1 <= k <= n, 0 <= c <= n and n <= `maxSamples`.
     public static func passAtK(n: Int, c: Int, k: Int) throws -> Double {
-        guard n >= 1 else { throw MetricsError.invalidParameter(argument: "n", message: "must be at least 1, got \(n)") }
+        guard n >= 1, n <= maxSamples else {
+            throw MetricsError.invalidParameter(argument: "n", message: "must be between 1 and \(maxSamples), got \(n)")
+        }
         guard c >= 0, c <= n else {
             throw MetricsError.invalidParameter(argument: "c", message: "must be between 0 and n = \(n), got \(c)")
         }
