@@ -108,7 +108,7 @@ final class PlotBuiltinsTests: XCTestCase {
         checkError("plot.line([1, 2], labels: [\"a\", \"b\"])", "plot.line: argument 'labels' has 2 names for 1 series")
         checkError("plot.heatmap(zeros([2, 3, 3]))",
                    "plot.heatmap: argument 'data' must be a 2-d matrix, got a tensor of shape (2, 3, 3) (pick one head: pattern[h])")
-        checkError("plot.bar([1, 2], log_x: true)", "plot.bar: unknown argument 'log_x'")
+        checkError("plot.bar([1, 2], log_x: true)", "plot.bar: unknown argument 'log_x' (did you mean 'log_y'?)")
         checkError("plot.line([1, 2], width: 20)", "plot.line: argument 'width' must be between 160 and 8000 pixels, got 20")
         checkError("plot.scatter([1, 2], x: [1, 2, 3])", "plot.scatter: series 1: x has 3 values but 2 are needed")
     }
