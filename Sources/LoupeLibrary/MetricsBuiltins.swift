@@ -107,6 +107,10 @@ enum MetricsBuiltins {
             let weights = a.isNil("weights") ? nil : try numbers(a, "weights")
             return .float(try Metrics.jsd(try rows(a, "distributions"), weights: weights))
         }
+        add(r, "perplexity", [Parameter("nll", vector)], doc: """
+            Perplexity exp(mean nll) of per-token negative log-likelihoods in nats (e.g. -take_along_axis of
+            log_softmax at the next tokens).
+            """) { a in .float(try Metrics.perplexity(nll: try numbers(a, "nll"))) }
         add(r, "pass_at_k", [Parameter("n", .oneOf([.int, .list])), Parameter("c", .oneOf([.int, .list])),
                              Parameter("k", .int)], doc: """
             Unbiased pass@k (Chen et al. 2021): 1 - C(n-c, k) / C(n, k) for n samples of which c are correct, in the

@@ -41,6 +41,7 @@ final class MetricsBuiltinsTests: XCTestCase {
         check("round(metrics.jsd([[0.7, 0.2, 0.1], [0.5, 0.3, 0.2]]), digits: 6)", "0.021901")
         check("round(metrics.kl([0.6, 0.2, 0.15, 0.05], [0.6, 0.2, 0.15, 0.05]), digits: 12)", "0.0")
         check("round(metrics.entropy([0.5, 0.5]) - log(2), digits: 12)", "0.0")
+        check("round(metrics.perplexity([log(2), log(8)]), digits: 9)", "4.0")
         check("""
               let c = metrics.chair([["dog", "frisbee", "car"], ["cat"]], [["dog", "frisbee"], ["cat", "sofa"]])
               [c.chair_i, c.chair_s, c.recall, c.f1]

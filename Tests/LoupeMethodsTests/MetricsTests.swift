@@ -249,6 +249,14 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(chair.recall, 0)
     }
 
+    func testPerplexity() throws {
+        // exp(mean(ln 2, ln 8)) = exp(ln 4) = 4.
+        XCTAssertEqual(try Metrics.perplexity(nll: [Foundation.log(2), Foundation.log(8)]), 4, accuracy: 1e-12)
+        XCTAssertEqual(try Metrics.perplexity(nll: [0, 0]), 1)
+        XCTAssertThrowsError(try Metrics.perplexity(nll: [1, -0.5]))
+        XCTAssertThrowsError(try Metrics.perplexity(nll: []))
+    }
+
     func testPopeAnswerReading() {
         XCTAssertTrue(Metrics.popeAnswer("Yes, there is a dog in the image."))
         XCTAssertFalse(Metrics.popeAnswer("No, there is no dog."))

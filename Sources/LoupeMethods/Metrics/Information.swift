@@ -62,6 +62,17 @@ extension Metrics {
         return total
     }
 
+    /// Perplexity exp(mean NLL) of per-token negative log-likelihoods in nats (specs/methods.md section 9 evaluates
+    /// head pruning by it). NLLs are >= 0 and finite.
+    public static func perplexity(nll: [Double]) throws -> Double {
+        try Check.nonEmpty(nll, "nll")
+        for (i, x) in nll.enumerated() where !(x.isFinite && x >= 0) {
+            throw MetricsError.invalidValue(argument: "nll", index: i, message:
+                "must hold negative log-likelihoods (finite, >= 0), found \(x)")
+        }
+        return Foundation.exp(nll.reduce(0, +) / Double(nll.count))
+    }
+
     static func checkDistribution(_ p: [Double], _ name: String, element: Int? = nil) throws {
         let which = element.map { "element \($0) " } ?? ""
         if p.isEmpty {
