@@ -114,14 +114,15 @@ extension Figure {
         w.element("rect", [("x", n(area.left)), ("y", n(area.top)), ("width", n(area.width)), ("height", n(area.height)),
                            ("fill", "none"), ("stroke", "#333333"), ("stroke-width", "1")])
 
-        // Labels: every k-th when cells are smaller than a line of text.
+        // Labels: every k-th when cells are smaller than a line of text (slanted ones may sit closer).
         let every = max(1, Int((font * 1.2 / cell).rounded(.up)))
+        let everyColumn = slant ? Figure.slantedLabelStride(spacing: cell, font: font) : every
         w.open("g", [("fill", "#333333")])
         for (r, name) in rowText.enumerated() where r % every == 0 {
             w.element("text", [("x", n(area.left - 6)), ("y", n(area.top + (Double(r) + 0.5) * cell)), ("dy", "0.35em"),
                                ("text-anchor", "end")], content: name)
         }
-        for (col, name) in colText.enumerated() where col % every == 0 {
+        for (col, name) in colText.enumerated() where col % everyColumn == 0 {
             let x = area.left + (Double(col) + 0.5) * cell, y = area.bottom + 6
             if slant {
                 w.element("text", [("x", n(x)), ("y", n(y)), ("dy", "0.35em"), ("text-anchor", "end"),

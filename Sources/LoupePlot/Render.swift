@@ -66,6 +66,11 @@ extension Figure {
         return document.replacingOccurrences(of: Figure.clipPlaceholder, with: id)
     }
 
+    /// Every how many slanted (45 degree) labels one is drawn, for labels `spacing` pixels apart.
+    static func slantedLabelStride(spacing: Double, font: Double) -> Int {
+        max(1, Int((font * 0.85 / (spacing * 0.71)).rounded(.up)))
+    }
+
     /// Stands in for the clip path's id until the document's hash is known.
     static let clipPlaceholder = "@CLIP@"
 
@@ -145,8 +150,9 @@ extension Figure {
         let positions = xAxis.ticks.map { provisional($0.value) }
         let spacing = zip(positions, positions.dropFirst()).map { abs($1 - $0) }.min() ?? .infinity
         let rotate = widest + 6 > spacing
-        // Rotated, only every k-th label when even a slanted label's height (about one line) does not fit.
-        let every = rotate ? max(1, Int((tickFont * 1.4 / spacing).rounded(.up))) : 1
+        // Slanted at 45 degrees, neighbouring labels are 0.71 x spacing apart across their baselines; below about
+        // the height of a capital, keep only every k-th.
+        let every = rotate ? Figure.slantedLabelStride(spacing: spacing, font: tickFont) : 1
         if rotate, let first = xLabels.first {
             left = max(left, Typography.width(first, size: tickFont) * 0.71 - (positions.first! - left) + 8)
         }

@@ -68,8 +68,9 @@ struct SVGWriter {
     private(set) var text = ""
     private var depth = 0
 
-    /// `s` safe inside XML text or a double-quoted attribute. Characters XML 1.0 forbids even when escaped (most
-    /// C0 controls) become U+FFFD, and line breaks become "↵" so a token such as "\n" stays visible in a label.
+    /// `s` safe inside XML text or a double-quoted attribute, in ASCII. Characters XML 1.0 forbids even when
+    /// escaped (most C0 controls) become U+FFFD, and line breaks become "↵" (tabs "→") so a token such as "\n"
+    /// stays visible in a label.
     static func escape(_ s: String) -> String {
         var out = ""
         out.reserveCapacity(s.utf8.count)
@@ -80,11 +81,19 @@ struct SVGWriter {
             case ">": out += "&gt;"
             case "\"": out += "&quot;"
             case "'": out += "&apos;"
-            case "\n", "\r": out += "↵"
-            case "\t": out += "→"
+            case "\n", "\r": out += "&#x21B5;"
+            case "\t": out += "&#x2192;"
             default:
                 let v = u.value
-                if v < 0x20 || (0xFFFE...0xFFFF).contains(v) { out += "\u{FFFD}" } else { out.unicodeScalars.append(u) }
+                if v < 0x20 || (0xFFFE...0xFFFF).contains(v) {
+                    out += "&#xFFFD;"
+                } else if v > 0x7E {
+                    // Non-ASCII as character references: the SVG is pure ASCII, so it reads the same inlined in a
+                    // page of any declared (or undeclared) encoding.
+                    out += "&#x" + String(v, radix: 16, uppercase: true) + ";"
+                } else {
+                    out.unicodeScalars.append(u)
+                }
             }
         }
         return out

@@ -105,6 +105,7 @@ final class SVGTests: XCTestCase {
     func testEveryKindIsWellFormedStandaloneSVG() throws {
         for (kind, fig) in try sampleFigures() {
             let svg = fig.svg()
+            XCTAssertTrue(svg.unicodeScalars.allSatisfy(\.isASCII), "\(kind): pure ASCII, whatever page it is inlined in")
             let doc = try ParsedSVG(svg)
             let root = try XCTUnwrap(doc.elements.first, kind)
             XCTAssertEqual(root.name, "svg", kind)
@@ -132,7 +133,12 @@ final class SVGTests: XCTestCase {
         XCTAssertEqual(doc.text("<tag>").count, 1, "legend entry")
         // A control character XML cannot hold becomes U+FFFD rather than breaking the document.
         XCTAssertEqual(doc.text("ctrl\u{FFFD}char").count, 1)
-        XCTAssertEqual(SVGWriter.escape("a\nb"), "a↵b")
+        XCTAssertEqual(SVGWriter.escape("a\nb"), "a&#x21B5;b")
+        // Non-ASCII goes out as character references and comes back intact.
+        let accents = try Figure(title: "café ‖h‖ 注意")
+        try accents.line(y: [1, 2])
+        XCTAssertTrue(accents.svg().unicodeScalars.allSatisfy(\.isASCII))
+        XCTAssertEqual(try ParsedSVG(accents.svg()).all("title").first?.text, "café ‖h‖ 注意")
     }
 
     func testSameDataGivesSameBytesAndDifferentDataADifferentClipId() throws {
