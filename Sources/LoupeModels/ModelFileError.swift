@@ -64,8 +64,8 @@ public enum ModelFileError: Error, CustomStringConvertible, Equatable {
         case let .checksumMismatch(path, expected, actual):
             return "\(path): sha256 \(actual) does not match the pinned \(expected)"
         case let .unknownModel(name, known):
-            return "unknown model '\(name)': not a file or folder, and not a known model (known: "
-                + known.joined(separator: ", ") + ")"
+            return "unknown model '\(name)' (known models: " + known.joined(separator: ", ")
+                + "; or give the path of a .gguf file or a safetensors folder)"
         case let .modelNotFetched(name, path):
             return "model '\(name)' is not in the store (\(path)); run ./loupe models fetch \(name)"
         case let .fetchFailed(name, message):
