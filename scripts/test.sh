@@ -5,6 +5,12 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 # Debug build (assertions on); the kernels still get AVX2 through -target-cpu in Package.swift.
 swift build --build-tests
+# The three shipped models that model tests load, into $LOUPE_HOME/models (default ~/.loupe/models): a no-op when
+# present and verified. A failed fetch is reported and the tests still run (those needing the model then fail
+# with the command to run).
+for model in smollm2-135m-instruct gemma-3-270m all-minilm-l6-v2; do
+    .build/debug/loupe models fetch "$model" || echo "warning: could not fetch $model (see above)" >&2
+done
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 # All tests are XCTest; skip the empty Swift Testing pass so its "0 tests" line does not close the log.
