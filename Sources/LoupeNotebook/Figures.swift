@@ -1,5 +1,6 @@
 import Foundation
 import LoupeLang
+import LoupeLibrary
 
 /// A figure ready for a report: its SVG and what to say under it.
 public struct RenderedFigure {
@@ -12,14 +13,20 @@ public struct RenderedFigure {
     }
 }
 
-/// Finds figures among a cell's values. Plot objects are host objects made by the `plot` namespace; the runner
-/// asks each registered extractor whether a host object is a figure. The default extractor takes any host object
-/// of type "figure" whose `svg` member is a string or a method giving one, with optional `title` and `caption`
-/// members, so the plot module plugs in without this module knowing its types.
+/// Finds figures among a cell's values. Plot objects are host objects made by the `plot` namespace
+/// (`FigureObject`); the runner asks each registered extractor whether a host object is a figure. Besides
+/// `FigureObject`, any host object of type "figure" whose `svg` member is a string or a method giving one (with
+/// optional `title` and `caption` members) is taken, so other modules can make figures too.
 public enum FigureExtractors {
     public typealias Extractor = (HostObject, Interpreter) -> RenderedFigure?
 
-    nonisolated(unsafe) public static var extractors: [Extractor] = [duckTyped]
+    nonisolated(unsafe) public static var extractors: [Extractor] = [plotFigure, duckTyped]
+
+    /// The `plot` namespace's figures, read directly.
+    static func plotFigure(_ o: HostObject, _ interpreter: Interpreter) -> RenderedFigure? {
+        guard let f = o as? FigureObject else { return nil }
+        return RenderedFigure(svg: f.figure.svg(), title: f.figure.title, caption: f.figure.caption)
+    }
 
     /// Adds an extractor tried before the others (e.g. one that reads LoupePlot's `Figure` directly).
     public static func register(_ e: @escaping Extractor) { extractors.insert(e, at: 0) }

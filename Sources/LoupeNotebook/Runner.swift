@@ -191,12 +191,21 @@ public final class NotebookRunner {
             r.cacheNote = results[i].cacheNote
             compute(cells[i], index: i, key: key, into: &r, hasher: hasher)
             if r.status != .failed {
+                // Each value is encoded once: its bytes give its hash and, when caching, the stored form.
+                var encoded: [String: Result<Data, Error>] = [:]
                 var hashes: [String: String] = [:]
                 for (name, value) in r.bindings {
-                    hashes[name] = ValueCodec.hash(value) ?? NotebookRunner.unstoredHash(key: key, name: name, modelFiles: r.modelFiles)
+                    let e = Result { try ValueCodec.encode(value, path: "'\(name)'") }
+                    encoded[name] = e
+                    hashes[name] = (try? e.get()).map { SHA256.hex($0) }
+                        ?? NotebookRunner.unstoredHash(key: key, name: name, modelFiles: r.modelFiles)
                     valueHashes[name] = hashes[name]
                 }
-                if let cache { r.notCachedBecause = store(r, key: key, hashes: hashes, cache: cache) } else { r.notCachedBecause = "caching is off (--no-cache)" }
+                if let cache {
+                    r.notCachedBecause = store(r, key: key, encoded: encoded, hashes: hashes, cache: cache)
+                } else {
+                    r.notCachedBecause = "caching is off (--no-cache)"
+                }
             }
             results[i] = r
         }
@@ -376,13 +385,13 @@ public final class NotebookRunner {
     }
 
     /// Stores a computed cell; returns why it could not be stored, if it could not.
-    private func store(_ r: CellResult, key: String, hashes: [String: String], cache: CellCache) -> String? {
+    private func store(_ r: CellResult, key: String, encoded: [String: Result<Data, Error>], hashes: [String: String],
+                       cache: CellCache) -> String? {
         guard r.cell.options.cache else { return "cache=false" }
         var bindings: [(name: String, value: Data, hash: String)] = []
         do {
-            for (name, value) in r.bindings {
-                let data = try ValueCodec.encode(value, path: "'\(name)'")
-                bindings.append((name, data, SHA256.hex(data)))
+            for (name, _) in r.bindings {
+                bindings.append((name, try encoded[name]!.get(), hashes[name] ?? ""))
             }
             let value = try r.value.map { try ValueCodec.encode($0, path: "the cell's value") }
             try cache.store(CacheEntry(key: key, cell: r.cell.stableID, output: r.output, value: value, bindings: bindings,

@@ -36,11 +36,7 @@ public enum ValueCodec {
             return ["r", r.keys, try zip(r.keys, r.values).map { try toJSON($1, path: "\(path).\($0)") }]
         case let .range(r): return ["g", String(r.start), String(r.end), String(r.step)]
         case let .tensor(t):
-            var bytes = Data(capacity: t.count * 4)
-            t.withUnsafeBufferPointer { buf in
-                for x in buf { withUnsafeBytes(of: x.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
-            }
-            return ["t", t.shape, bytes.base64EncodedString()]
+            return ["t", t.shape, tensorBytes(t).base64EncodedString()]
         case let .error(e):
             let s = e.error.span
             return ["e", e.error.kind.rawValue, e.error.message, s?.file ?? "", s?.line ?? 0, s?.column ?? 0, s?.length ?? 0]
@@ -81,9 +77,8 @@ public enum ValueCodec {
                 let count = shape.reduce(1, *)
                 guard bytes.count == count * 4 else { throw Corrupt(reason: "tensor has \(bytes.count) bytes for shape \(shape)") }
                 var data = [Float](repeating: 0, count: count)
-                bytes.withUnsafeBytes { raw in
-                    for i in 0..<count { data[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))) }
-                }
+                data.withUnsafeMutableBytes { dst in bytes.withUnsafeBytes { dst.copyMemory(from: $0) } }
+                if !littleEndianHost { data = data.map { Float(bitPattern: UInt32(littleEndian: $0.bitPattern)) } }
                 return .tensor(try Tensor(shape: shape, data: data))
             case "e":
                 guard arr.count == 7, let kind = LoupeError.Kind(rawValue: try str(1)) else { throw Corrupt(reason: "error") }
@@ -98,6 +93,18 @@ public enum ValueCodec {
         // Numbers are always tagged, so a bare JSON number can only be a boolean.
         if let b = o as? Bool { return .bool(b) }
         throw Corrupt(reason: "unexpected \(type(of: o))")
+    }
+
+    static let littleEndianHost = 1.littleEndian == 1
+
+    /// A tensor's elements as little-endian float32 bytes (one copy on little-endian hosts).
+    static func tensorBytes(_ t: Tensor) -> Data {
+        t.withUnsafeBufferPointer { buf in
+            if littleEndianHost { return Data(buffer: buf) }
+            var d = Data(capacity: buf.count * 4)
+            for x in buf { withUnsafeBytes(of: x.bitPattern.littleEndian) { d.append(contentsOf: $0) } }
+            return d
+        }
     }
 
     /// The value as bytes (JSON text of `toJSON`).

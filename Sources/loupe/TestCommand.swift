@@ -64,7 +64,7 @@ struct TestCommand: ParsableCommand {
             }
         }
         if failures > 0 {
-            FileHandle.standardError.write(Data("\(failures) of \(files.count) notebooks differ from their snapshots\n".utf8))
+            FileHandle.standardError.write(Data("\(failures) of \(files.count) notebooks failed (see above)\n".utf8))
             throw ExitCode(1)
         }
     }

@@ -472,11 +472,11 @@ bad_nb "dependency cycle" '```loupe\nlet a = b\n```\n```loupe\nlet b = a\n```\n'
 bad_nb "duplicate definition" '```loupe\nlet a = 1\n```\n```loupe\nlet a = 2\n```\n' "bad\.nb:5:5: error: 'a' is defined in cell 1 \(line 1\) and again in cell 2 \(line 4\)"
 expect "run nb: missing notebook" 1 '' 'nope\.nb.*no such file' -- run "$nb/nope.nb"
 
-expect "test: no snapshot fails with the command that makes it" 1 'no snapshot' '' -- test "$nb/t.nb"
+expect "test: no snapshot fails with the command that makes it" 1 'no snapshot.*loupe test --update' '1 of 1 notebooks failed' -- test "$nb/t.nb"
 expect "test --update: writes the snapshot" 0 'updated .*t\.nb\.snap\.json' '' -- test --update "$nb/t.nb"
 expect "test: the same notebook passes" 0 'PASS .*t\.nb' '' -- test "$nb/t.nb"
 sed -i 's/i \* 10/i * 11/' "$nb/t.nb"
-expect "test: a changed output fails with a readable diff" 1 "later: output line 1: expected 'total 60', got 'total 66'" 'differ' -- test "$nb/t.nb"
+expect "test: a changed output fails with a readable diff" 1 "later: output line 1: expected 'total 60', got 'total 66'" 'notebooks failed' -- test "$nb/t.nb"
 
 expect "export: ipynb" 0 '' 'wrote .*t\.ipynb' -- export "$nb/t.nb" --to ipynb
 if command -v python3 >/dev/null && python3 -c 'import nbformat' 2>/dev/null; then
