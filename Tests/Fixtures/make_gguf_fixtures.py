@@ -13,6 +13,9 @@ Writes to Tests/LoupeModelsTests/Fixtures/:
 
 Encoding: bytes as lowercase hex; float32 values as the hex of their little-endian bytes (bit-exact).
 Run: python3 Tests/Fixtures/make_gguf_fixtures.py  (gguf 0.19, numpy 2)
+Check a file Loupe wrote:  LOUPE_WRITE_GGUF_TO=/tmp/l.gguf swift test --filter GGUFTests.testWriterReproduces
+                           python3 Tests/Fixtures/make_gguf_fixtures.py --check /tmp/l.gguf
+  (opens it with gguf.GGUFReader, dequantizes every tensor and compares it with the reference file's content)
 """
 import json
 import os
@@ -208,5 +211,24 @@ def write_python_gguf() -> None:
     os.remove(path)
 
 
+def check(path: str) -> None:
+    """Opens a Loupe-written GGUF with gguf-python and compares it with the fixture's reference content."""
+    ref = json.load(open(os.path.join(OUT, "gguf_python_written.json")))
+    r = gguf.GGUFReader(path)
+    fields = {k: v for k, v in r.fields.items() if not k.startswith("GGUF.")}
+    assert [m["key"] for m in ref["metadata"]] == list(fields), "metadata keys differ"
+    for m in ref["metadata"]:
+        if m["key"] != "t.arr.nested":
+            assert fields[m["key"]].contents() == m["value"], m["key"]
+    for t, rt in zip(r.tensors, ref["tensors"]):
+        vals = dequantize(np.asarray(t.data).reshape(-1) if t.tensor_type not in (T.F32, T.F16) else np.asarray(t.data),
+                          t.tensor_type).astype(np.float32).reshape(-1)
+        assert t.name == rt["name"] and f32hex(vals) == rt["values"], t.name
+    print(f"{path}: GGUFReader reads {len(fields)} keys and {len(r.tensors)} tensors, all equal to the reference")
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 3 and sys.argv[1] == "--check":
+        check(sys.argv[2])
+    else:
+        main()

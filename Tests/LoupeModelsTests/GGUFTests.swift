@@ -173,6 +173,8 @@ final class GGUFTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out)), expected)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["out.gguf"],
                        "no temporary file left behind")
+        // For make_gguf_fixtures.py --check: leave a Loupe-written copy where asked.
+        if let keep = ProcessInfo.processInfo.environment["LOUPE_WRITE_GGUF_TO"] { try w.write(to: keep) }
     }
 
     /// A file copied through the writer reads back identical (metadata, types, tensor bytes), and the bytes equal.
