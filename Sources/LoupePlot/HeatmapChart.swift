@@ -17,7 +17,8 @@ extension Figure {
     /// Sets the figure's heatmap: `matrix[r][c]` coloured on viridis from `range`'s lower end (dark purple) to its
     /// upper end (yellow), with a colour bar. `rowLabels` and `columnLabels` name the rows (left) and columns
     /// (below, slanted when long); for an attention pattern pass the tokens as both. NaN and infinite cells
-    /// (masked positions) are drawn light grey.
+    /// (masked positions) are drawn light grey. A matrix with more rows or columns than half the figure's
+    /// smaller side has pixels is drawn averaged over square blocks (the colour range stays that of the full matrix).
     ///
     /// - Parameter range: the values at the ends of the colour scale; nil uses the smallest and largest finite value.
     /// - Throws: `PlotError` for an empty or ragged matrix, a matrix with no finite value, label counts that do not
@@ -59,12 +60,35 @@ extension Figure {
         return (rows, cols)
     }
 
+    /// `h` averaged over `k` x `k` blocks (finite values only; a block with none stays NaN), keeping each block's
+    /// first label and the colour range of the full matrix.
+    static func blocks(_ h: HeatmapData, rowNames: [String], columnNames: [String], k: Int) -> (HeatmapData, [String], [String]) {
+        let rows = stride(from: 0, to: h.rows, by: k).map { r0 in
+            stride(from: 0, to: h.columns, by: k).map { c0 -> Double in
+                var sum = 0.0, count = 0
+                for r in r0..<min(r0 + k, h.rows) {
+                    for c in c0..<min(c0 + k, h.columns) where h.values[r][c].isFinite { sum += h.values[r][c]; count += 1 }
+                }
+                return count == 0 ? .nan : sum / Double(count)
+            }
+        }
+        let pick = { (names: [String]) in stride(from: 0, to: names.count, by: k).map { names[$0] } }
+        return (HeatmapData(values: rows, rowLabels: nil, columnLabels: nil, low: h.low, high: h.high),
+                pick(rowNames), pick(columnNames))
+    }
+
+    /// The most cells drawn along a side: one per two pixels of the figure's smaller side. Larger matrices are
+    /// averaged in blocks, which keeps a long-context attention map to a few thousand rects instead of millions.
+    var heatmapCellBudget: Int { max(16, min(width, height) / 2) }
+
     func drawHeatmap(_ w: inout SVGWriter) {
-        guard let h = heatmap else { return }
+        guard var h = heatmap else { return }
         let n = SVGWriter.num
         let W = Double(width), H = Double(height)
         let font = Typography.tick
-        let (rowNames, colNames) = heatmapLabels(h)
+        var (rowNames, colNames) = heatmapLabels(h)
+        let k = (max(h.rows, h.columns) + heatmapCellBudget - 1) / heatmapCellBudget
+        if k > 1 { (h, rowNames, colNames) = Figure.blocks(h, rowNames: rowNames, columnNames: colNames, k: k) }
         let rowText = rowNames.map { Typography.fit($0, 120, size: font) }
         let colText = colNames.map { Typography.fit($0, 120, size: font) }
         let rowWidth = rowText.map { Typography.width($0, size: font) }.max() ?? 0

@@ -68,8 +68,20 @@ final class HeatmapTests: XCTestCase {
         XCTAssertThrowsError(try fig.heatmap([[1]])) { XCTAssertEqual($0 as? PlotError, .incompatibleKinds(existing: .heatmap, adding: .heatmap)) }
     }
 
+    func testLargeMatricesAreAveragedInBlocks() throws {
+        let n = 180
+        let fig = try Figure(width: 160, height: 160)
+        // Row r holds r everywhere, so 3 x 3 blocks average to the middle row of each block.
+        try fig.heatmap((0..<n).map { r in [Double](repeating: Double(r), count: n) })
+        let rects = cells(try ParsedSVG(fig.svg()))
+        XCTAssertEqual(rects.count, 60 * 60, "budget 80 per side: blocks of 3")
+        let firstRow = rects.compactMap { $0.number("y") }.min()
+        let top = rects.filter { $0.number("y") == firstRow }
+        XCTAssertEqual(Set(top.map { $0.resolved("fill")! }), [Palette.viridis(1.0 / 179)], "block mean of rows 0, 1, 2")
+    }
+
     func testManyTokensThinTheLabels() throws {
-        let n = 80
+        let n = 60
         let tokens = (0..<n).map { "tok\($0)" }
         let fig = try Figure()
         try fig.heatmap((0..<n).map { r in (0..<n).map { Double(($0 + r) % 7) } }, rowLabels: tokens, columnLabels: tokens)
