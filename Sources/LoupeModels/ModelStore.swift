@@ -79,16 +79,20 @@ public struct KnownModel: Sendable {
     ]
 }
 
-/// Where models live: `$LOUPE_HOME/models/NAME/` (LOUPE_HOME defaults to ~/.loupe).
+/// Where models live: `$LOUPE_HOME/models/NAME/` (LOUPE_HOME defaults to ~/.loupe; LOUPE_MODELS_DIR replaces the
+/// whole `$LOUPE_HOME/models` folder when set).
 ///
 /// A fetched model's folder holds `.loupe-verified`, recording each file's size, modification time and sha256 as
 /// checked at fetch time; listing trusts it while sizes and times are unchanged, so `loupe models` never re-hashes.
 public struct ModelStore: Sendable {
     public let home: URL
     public let catalog: [KnownModel]
+    /// `home/models`, unless given.
+    public let modelsDirectory: URL
 
-    public init(home: URL, catalog: [KnownModel] = KnownModel.catalog) {
+    public init(home: URL, modelsDirectory: URL? = nil, catalog: [KnownModel] = KnownModel.catalog) {
         self.home = home
+        self.modelsDirectory = modelsDirectory ?? home.appendingPathComponent("models")
         self.catalog = catalog
     }
 
@@ -99,10 +103,10 @@ public struct ModelStore: Sendable {
         // $HOME first: Foundation's home directory on Linux comes from the password database and ignores it.
         let user = nonEmpty("HOME").map { URL(fileURLWithPath: $0) } ?? FileManager.default.homeDirectoryForCurrentUser
         let home = nonEmpty("LOUPE_HOME").map { URL(fileURLWithPath: $0) } ?? user.appendingPathComponent(".loupe")
-        return ModelStore(home: home)
+        // LOUPE_MODELS_DIR points the store at another models folder (a shared cache, a CI volume).
+        return ModelStore(home: home, modelsDirectory: nonEmpty("LOUPE_MODELS_DIR").map { URL(fileURLWithPath: $0) })
     }
 
-    public var modelsDirectory: URL { home.appendingPathComponent("models") }
     public func directory(for name: String) -> URL { modelsDirectory.appendingPathComponent(name) }
     public func known(_ name: String) -> KnownModel? { catalog.first { $0.name == name } }
 

@@ -201,7 +201,7 @@ final class FormatFuzzTests: XCTestCase {
         try exercise(GGUFFile(data: Data(seed)))  // the seed itself is valid
         var rng = Rng(state: 0x6767_5546)
         var parsed = 0, refused = 0
-        let iterations = 80_000
+        let iterations = 64_000
         for i in 0 ..< iterations {
             let m = mutate(seed, &rng)
             do {

@@ -271,8 +271,9 @@ final class GGUFTests: XCTestCase {
         XCTAssertEqual(f.tensors.count, 236)
         XCTAssertEqual(f.stringArray("tokenizer.ggml.tokens")?.count, 262_144)
         XCTAssertEqual(f.floatArray("tokenizer.ggml.scores")?.count, 262_144)
-        // Release builds parse it in ~0.1 s; debug builds (the tests) are several times slower.
-        XCTAssertLessThan(dt, 1.5, "parsing gemma's header took \(dt) s")
+        // Release builds parse it in ~0.1 s and debug builds (the tests) in ~0.3 s on an idle machine; the bound
+        // leaves room for a loaded one and still catches a per-string slow path (that took 20 s).
+        XCTAssertLessThan(dt, 5, "parsing gemma's header took \(dt) s")
         print("gemma header parsed in \(dt) s")
         try checkRealBlocks(f, file: "gemma-3-270m-q4_k_m.gguf")
     }
