@@ -31,13 +31,32 @@ enum ByteLevel {
     /// The raw bytes a byte-level token string stands for, or nil when it holds a character outside the alphabet
     /// (added tokens such as `<|im_start|>` are written as themselves and never need this).
     static func decode(_ token: [UInt8]) -> [UInt8]? {
-        var out: [UInt8] = []
-        out.reserveCapacity(token.count)
-        for cp in UnicodeTables.codepoints(token) {
-            guard cp < 0x144, case let b = codepointToByte[Int(cp)], b >= 0 else { return nil }
-            out.append(UInt8(b))
+        // Every alphabet character is U+0021...U+0143: one or two UTF-8 bytes. A direct loop, because vocabulary
+        // loading decodes every token and must stay fast in debug builds too.
+        token.withUnsafeBufferPointer { t -> [UInt8]? in
+            var out = [UInt8](repeating: 0, count: t.count)
+            var n = 0
+            var i = 0
+            let table = codepointToByte
+            while i < t.count {
+                let b0 = t[i]
+                var cp: Int
+                if b0 < 0x80 {
+                    cp = Int(b0)
+                    i += 1
+                } else if b0 & 0xE0 == 0xC0 && i + 1 < t.count {
+                    cp = Int(b0 & 0x1F) << 6 | Int(t[i + 1] & 0x3F)
+                    i += 2
+                } else {
+                    return nil
+                }
+                guard cp < 0x144, case let b = table[cp], b >= 0 else { return nil }
+                out[n] = UInt8(b)
+                n += 1
+            }
+            out.removeLast(out.count - n)
+            return out
         }
-        return out
     }
 
     /// Writes raw bytes in the byte-level alphabet.

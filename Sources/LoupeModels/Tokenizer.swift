@@ -85,10 +85,13 @@ public final class Tokenizer: @unchecked Sendable {
     let suffixIds: [Int32]
     enum DecodeStyle { case concatenate, wordPiece(prefix: [UInt8], cleanup: Bool) }
     let decodeStyle: DecodeStyle
+    /// Byte-level `add_prefix_space`: a space goes before text that does not start with one.
+    let prefixSpace: Bool
 
     struct Parts {
         var algorithm: Algorithm
         var tokenTexts: [[UInt8]]
+        var literal: ByteStringTable
         var pieces: [[UInt8]]
         var types: [TokenType]
         var engine: Engine
@@ -99,6 +102,7 @@ public final class Tokenizer: @unchecked Sendable {
         var decodeStyle: DecodeStyle = .concatenate
         var chatTemplate: ChatTemplate?
         var chatTemplateSource: String?
+        var prefixSpace = false
     }
 
     init(_ p: Parts) {
@@ -107,9 +111,7 @@ public final class Tokenizer: @unchecked Sendable {
         pieces = p.pieces
         tokenTypes = p.types
         engine = p.engine
-        var table = ByteStringTable(capacity: p.tokenTexts.count)
-        for (i, t) in p.tokenTexts.enumerated() { table.insert(t, value: Int32(i)) }
-        literal = table
+        literal = p.literal
         // Longest first; among equals, lower id first (llama.cpp's std::sort leaves that order unspecified).
         specials = p.specials.sorted { $0.bytes.count != $1.bytes.count ? $0.bytes.count > $1.bytes.count : $0.id < $1.id }
         trie = SpecialTrie(specials.map { $0.bytes })
@@ -119,6 +121,7 @@ public final class Tokenizer: @unchecked Sendable {
         decodeStyle = p.decodeStyle
         chatTemplate = p.chatTemplate
         chatTemplateSource = p.chatTemplateSource
+        prefixSpace = p.prefixSpace
     }
 
     // MARK: - Public API
@@ -166,18 +169,21 @@ public final class Tokenizer: @unchecked Sendable {
             }
             return String(decoding: bytes, as: UTF8.self)
         case let .wordPiece(prefix, cleanup):
-            var bytes: [UInt8] = []
+            // Hugging Face's WordPiece decoder: pieces joined with spaces, "##" pieces glued on; the cleanup runs on
+            // each piece with its leading space (so " ." becomes "." but " ' " never forms).
+            var out = ""
             for (n, id) in kept.enumerated() {
                 let p = pieces[id]
+                var piece: String
                 if !prefix.isEmpty && p.starts(with: prefix) {
-                    bytes += p.dropFirst(prefix.count)
+                    piece = String(decoding: p.dropFirst(prefix.count), as: UTF8.self)
                 } else {
-                    if n > 0 { bytes.append(0x20) }
-                    bytes += p
+                    piece = (n > 0 ? " " : "") + String(decoding: p, as: UTF8.self)
                 }
+                if cleanup { piece = Tokenizer.cleanUpTokenization(piece) }
+                out += piece
             }
-            let s = String(decoding: bytes, as: UTF8.self)
-            return cleanup ? Tokenizer.cleanUpTokenization(s) : s
+            return out
         }
     }
 
@@ -207,11 +213,11 @@ public final class Tokenizer: @unchecked Sendable {
         return t == .control || t == .unknown
     }
 
-    /// Hugging Face's `clean_up_tokenization`: no space before `. ? ! ,` and common English contractions.
+    /// Hugging Face's `cleanup` of the WordPiece decoder: no space before `. ? ! ,` and English contractions.
     static func cleanUpTokenization(_ s: String) -> String {
         var r = s
         for (a, b) in [(" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"),
-                       (" 'm", "'m"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")] {
+                       (" 'm", "'m"), (" do not", " don't"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")] {
             r = r.replacingOccurrences(of: a, with: b)
         }
         return r
@@ -254,6 +260,7 @@ public final class Tokenizer: @unchecked Sendable {
                         Tokenizer.appendEscapingSpaces(bytes[r], to: &t)
                     } else {
                         t = Array(bytes[r])
+                        if prefixSpace && t.first != 0x20 { t.insert(0x20, at: 0) }
                     }
                     encodeBPE(t, model: model, pre: pre, into: &out)
                 }

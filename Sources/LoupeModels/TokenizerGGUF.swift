@@ -33,7 +33,7 @@ extension Tokenizer {
             }
             scores = Array(s[0 ..< n])
         }
-        var literal = ByteStringTable(capacity: n)
+        let literal = ByteStringTable(capacity: n)
         for (i, t) in tokenTexts.enumerated() { literal.insert(t, value: Int32(i)) }
         func lookup(_ s: String) -> Int32 { literal.lookup(s) }
         func byteTokenTable() -> [Int32] {
@@ -43,11 +43,12 @@ extension Tokenizer {
             }
         }
 
-        var p = Parts(algorithm: .sentencePiece, tokenTexts: tokenTexts, pieces: [], types: types,
+        var p = Parts(algorithm: .sentencePiece, tokenTexts: tokenTexts, literal: literal, pieces: [], types: types,
                       engine: .spm(SentencePieceModel(vocab: literal, scores: scores, byteTokens: [])), specials: [])
         var bos: Int32 = -1, eos: Int32 = -1, unk: Int32 = -1, sep: Int32 = -1, pad: Int32 = -1
         var addBOS = false, addEOS = false, addSpacePrefix = false
         let pre = gguf.string("tokenizer.ggml.pre") ?? ""
+        var byteLevelDecoded: [[UInt8]?] = []
 
         switch model {
         case "llama":
@@ -87,10 +88,9 @@ extension Tokenizer {
                 p.algorithm = .byteLevelBPE
                 bos = 11; eos = 11
                 // Byte-level tokens are spelled in GPT-2's alphabet; BPE runs on the raw bytes they stand for.
-                var raw = ByteStringTable(capacity: n)
-                for (i, t) in tokenTexts.enumerated() {
-                    if let r = ByteLevel.decode(t) { raw.insert(r, value: Int32(i)) }
-                }
+                let raw = ByteStringTable(capacity: n)
+                byteLevelDecoded = tokenTexts.map { ByteLevel.decode($0) }
+                for (i, r) in byteLevelDecoded.enumerated() { if let r = r { raw.insert(r, value: Int32(i)) } }
                 let fallback = (0 ..< 256).map { raw.lookup([UInt8($0)]) }
                 let ignoreMerges = ["llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0",
                                     "lfm2", "jina-v5-nano", "minicpm5", "youtu", "hunyuan-dense"].contains(pre)
@@ -140,7 +140,7 @@ extension Tokenizer {
                 if escaped {
                     pieces.append(Tokenizer.unescapeSpaces(t))
                 } else {
-                    pieces.append(ByteLevel.decode(t) ?? t)
+                    pieces.append(byteLevelDecoded[i] ?? t)
                 }
             case .byte:
                 // "<0xNN>"
@@ -211,13 +211,25 @@ extension Tokenizer {
     /// sides or result are not tokens can never apply and is left out.
     static func mergeTable(_ merges: [[UInt8]], literal: ByteStringTable, path: String) throws -> MergeTable {
         var table = MergeTable(capacity: merges.count)
+        var joined = [UInt8](repeating: 0, count: 256)
         for (rank, m) in merges.enumerated() {
-            // Split at the first space after the first byte (llama.cpp: word.find(' ', 1)).
-            guard m.count > 2, let sp = m[1...].firstIndex(of: 0x20) else { continue }
-            let left = Array(m[..<sp]), right = Array(m[(sp + 1)...])
-            let l = literal.lookup(left), r = literal.lookup(right), res = literal.lookup(left + right)
-            if l >= 0 && r >= 0 && res >= 0 {
-                table.insert(left: l, right: r, rank: Int32(rank), result: res)
+            m.withUnsafeBufferPointer { mb in
+                // Split at the first space after the first byte (llama.cpp: word.find(' ', 1)).
+                let n = mb.count
+                guard n > 2, let base = mb.baseAddress else { return }
+                var sp = 1
+                while sp < n && mb[sp] != 0x20 { sp += 1 }
+                guard sp < n else { return }
+                let l = literal.lookup(base, sp), r = literal.lookup(base + sp + 1, n - sp - 1)
+                guard l >= 0 && r >= 0 else { return }
+                if joined.count < n { joined = [UInt8](repeating: 0, count: n) }
+                let res = joined.withUnsafeMutableBufferPointer { j -> Int32 in
+                    let jp = j.baseAddress!
+                    jp.update(from: base, count: sp)
+                    (jp + sp).update(from: base + sp + 1, count: n - sp - 1)
+                    return literal.lookup(UnsafePointer(jp), n - 1)
+                }
+                if res >= 0 { table.insert(left: l, right: r, rank: Int32(rank), result: res) }
             }
         }
         return table

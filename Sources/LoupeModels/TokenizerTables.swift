@@ -1,3 +1,5 @@
+import Foundation
+
 /// Hash tables for the tokenizers, keyed by raw bytes and by token-id pairs.
 ///
 /// Why not `[String: Int]`: Swift's `String` compares by canonical equivalence, so `"é"` (U+00E9) and `"e\u{301}"`
@@ -5,91 +7,130 @@
 /// slow. Tokenizers need byte equality, so these tables hash and compare UTF-8 bytes.
 
 /// Maps byte strings to token ids (open addressing, linear probing; keys live in one contiguous buffer).
-struct ByteStringTable: Sendable {
-    private var keyBytes: [UInt8] = []
-    private var keyStart: [Int32] = []   // per entry: offset in keyBytes
-    private var keyLength: [Int32] = []
-    private var values: [Int32] = []
-    private var slots: [Int32] = []       // entry index or -1
-    private var mask: Int = 0
-
-    /// The number of keys.
-    var count: Int { values.count }
+///
+/// Storage is raw memory rather than arrays: loading a 256k-token vocabulary inserts and looks up millions of keys,
+/// and in debug builds (where the tests run) array bounds checks and copy-on-write checks cost more than the hashing.
+final class ByteStringTable: @unchecked Sendable {
+    private var keyBytes: UnsafeMutablePointer<UInt8>
+    private var keyBytesCapacity: Int
+    private var keyBytesCount = 0
+    private var keyStart: UnsafeMutablePointer<Int32>    // per entry: offset in keyBytes
+    private var keyLength: UnsafeMutablePointer<Int32>
+    private var values: UnsafeMutablePointer<Int32>
+    private var entryCapacity: Int
+    private(set) var count = 0
+    private var slots: UnsafeMutablePointer<Int32>       // entry index or -1
+    private var slotCount: Int
+    private var mask: Int
 
     init(capacity: Int) {
+        entryCapacity = max(capacity, 16)
+        keyBytesCapacity = entryCapacity * 8
+        keyBytes = .allocate(capacity: keyBytesCapacity)
+        keyStart = .allocate(capacity: entryCapacity)
+        keyLength = .allocate(capacity: entryCapacity)
+        values = .allocate(capacity: entryCapacity)
         var size = 16
-        while size < capacity * 2 { size <<= 1 }
-        slots = [Int32](repeating: -1, count: size)
+        while size < entryCapacity * 2 { size <<= 1 }
+        slotCount = size
         mask = size - 1
-        keyStart.reserveCapacity(capacity)
-        keyLength.reserveCapacity(capacity)
-        values.reserveCapacity(capacity)
+        slots = .allocate(capacity: size)
+        slots.initialize(repeating: -1, count: size)
     }
 
-    @inline(__always) static func hash(_ p: UnsafeRawBufferPointer) -> Int {
+    deinit {
+        keyBytes.deallocate(); keyStart.deallocate(); keyLength.deallocate(); values.deallocate(); slots.deallocate()
+    }
+
+    @inline(__always) static func hash(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int {
         // FNV-1a, 64-bit: token strings are short, so a byte loop is as fast as anything fancier.
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in p { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+        var i = 0
+        while i < n { h = (h ^ UInt64(p[i])) &* 0x0000_0100_0000_01B3; i += 1 }
         return Int(truncatingIfNeeded: h ^ (h >> 29))
     }
 
+    @inline(__always) private func equals(_ e: Int, _ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        guard Int(keyLength[e]) == n else { return false }
+        return memcmp(keyBytes + Int(keyStart[e]), p, n) == 0
+    }
+
     /// Inserts or overwrites (a later duplicate wins, as in llama.cpp's `token_to_id[word] = i`).
-    mutating func insert(_ key: [UInt8], value: Int32) {
-        if values.count * 2 >= slots.count { grow() }
-        key.withUnsafeBytes { k in
-            var i = ByteStringTable.hash(k) & mask
-            while slots[i] >= 0 {
-                let e = Int(slots[i])
-                if equals(entry: e, k) { values[e] = value; return }
-                i = (i + 1) & mask
-            }
-            slots[i] = Int32(values.count)
-            keyStart.append(Int32(keyBytes.count))
-            keyLength.append(Int32(k.count))
-            keyBytes.append(contentsOf: k)
-            values.append(value)
+    func insert(_ p: UnsafePointer<UInt8>, _ n: Int, value: Int32) {
+        if count * 2 >= slotCount { growSlots() }
+        var i = ByteStringTable.hash(p, n) & mask
+        while slots[i] >= 0 {
+            let e = Int(slots[i])
+            if equals(e, p, n) { values[e] = value; return }
+            i = (i + 1) & mask
+        }
+        if count == entryCapacity {
+            let c = entryCapacity * 2
+            keyStart = ByteStringTable.regrow(keyStart, count, c)
+            keyLength = ByteStringTable.regrow(keyLength, count, c)
+            values = ByteStringTable.regrow(values, count, c)
+            entryCapacity = c
+        }
+        if keyBytesCount + n > keyBytesCapacity {
+            let c = max(keyBytesCapacity * 2, keyBytesCount + n)
+            keyBytes = ByteStringTable.regrow(keyBytes, keyBytesCount, c)
+            keyBytesCapacity = c
+        }
+        (keyBytes + keyBytesCount).update(from: p, count: n)
+        keyStart[count] = Int32(keyBytesCount)
+        keyLength[count] = Int32(n)
+        values[count] = value
+        keyBytesCount += n
+        slots[i] = Int32(count)
+        count += 1
+    }
+
+    func insert(_ key: [UInt8], value: Int32) {
+        key.withUnsafeBufferPointer { insert($0.baseAddress ?? UnsafePointer(keyBytes), $0.count, value: value) }
+    }
+
+    private static func regrow<T>(_ old: UnsafeMutablePointer<T>, _ used: Int, _ capacity: Int)
+        -> UnsafeMutablePointer<T> {
+        let p = UnsafeMutablePointer<T>.allocate(capacity: capacity)
+        p.moveInitialize(from: old, count: used)
+        old.deallocate()
+        return p
+    }
+
+    private func growSlots() {
+        slots.deallocate()
+        slotCount *= 2
+        mask = slotCount - 1
+        slots = .allocate(capacity: slotCount)
+        slots.initialize(repeating: -1, count: slotCount)
+        for e in 0 ..< count {
+            var i = ByteStringTable.hash(keyBytes + Int(keyStart[e]), Int(keyLength[e])) & mask
+            while slots[i] >= 0 { i = (i + 1) & mask }
+            slots[i] = Int32(e)
         }
     }
 
-    @inline(__always) private func equals(entry e: Int, _ k: UnsafeRawBufferPointer) -> Bool {
-        let n = Int(keyLength[e])
-        guard n == k.count else { return false }
-        let s = Int(keyStart[e])
-        return keyBytes.withUnsafeBufferPointer { kb in
-            for j in 0 ..< n where kb[s + j] != k[j] { return false }
-            return true
+    /// The id of the `n` bytes at `p`, or -1.
+    @inline(__always) func lookup(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int32 {
+        var i = ByteStringTable.hash(p, n) & mask
+        while true {
+            let e = Int(slots[i])
+            if e < 0 { return -1 }
+            if equals(e, p, n) { return values[e] }
+            i = (i + 1) & mask
         }
     }
 
-    private mutating func grow() {
-        let size = slots.count * 2
-        slots = [Int32](repeating: -1, count: size)
-        mask = size - 1
-        keyBytes.withUnsafeBytes { kb in
-            for e in 0 ..< values.count {
-                let k = UnsafeRawBufferPointer(rebasing: kb[Int(keyStart[e]) ..< Int(keyStart[e] + keyLength[e])])
-                var i = ByteStringTable.hash(k) & mask
-                while slots[i] >= 0 { i = (i + 1) & mask }
-                slots[i] = Int32(e)
-            }
-        }
-    }
-
-    /// The id of `key`, or -1.
     @inline(__always) func lookup(_ key: UnsafeRawBufferPointer) -> Int32 {
-        var i = ByteStringTable.hash(key) & mask
-        return slots.withUnsafeBufferPointer { sl in
-            while true {
-                let e = Int(sl[i])
-                if e < 0 { return -1 }
-                if equals(entry: e, key) { return values[e] }
-                i = (i + 1) & mask
-            }
-        }
+        guard let base = key.baseAddress else { return lookup(UnsafePointer(keyBytes), 0) }
+        return lookup(base.assumingMemoryBound(to: UInt8.self), key.count)
     }
 
-    func lookup(_ key: [UInt8]) -> Int32 { key.withUnsafeBytes { lookup($0) } }
-    func lookup(_ key: String) -> Int32 { var s = key; return s.withUTF8 { lookup(UnsafeRawBufferPointer($0)) } }
+    func lookup(_ key: [UInt8]) -> Int32 {
+        key.withUnsafeBufferPointer { lookup($0.baseAddress ?? UnsafePointer(keyBytes), $0.count) }
+    }
+
+    func lookup(_ key: String) -> Int32 { var s = key; return s.withUTF8 { lookup($0.baseAddress ?? UnsafePointer(keyBytes), $0.count) } }
 }
 
 /// Maps a pair of token ids to a merge: its rank (lower merges first) and the id of the merged token.

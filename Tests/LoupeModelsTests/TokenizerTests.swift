@@ -1,0 +1,138 @@
+import Foundation
+import XCTest
+@testable import LoupeModels
+
+/// Fixtures from Tests/Fixtures/make_tokenizer_fixtures.py (see its docstring for the reference used for each).
+enum TokenizerFixtures {
+    static func json(_ name: String) throws -> [String: Any] {
+        let url = Bundle.module.url(forResource: "Fixtures/" + name, withExtension: nil)!
+        return try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+    }
+
+}
+
+final class TokenizerTests: XCTestCase {
+    /// Loads a store model or fails the test with the fetch command (a missing model is an error, not a skip).
+    private func modelURL(_ name: String, file: String? = nil) throws -> URL {
+        let store = ModelStore.default
+        let url = file.map { store.directory(for: name).appendingPathComponent($0) } ?? (try? store.resolve(name))
+        guard let u = url, FileManager.default.fileExists(atPath: u.path) else {
+            XCTFail("model '\(name)' is not in \(store.modelsDirectory.path): run ./loupe models fetch \(name)")
+            throw CocoaError(.fileNoSuchFile)
+        }
+        return u
+    }
+
+    private func checkGGUFFixture(_ fixture: String, model: String) throws {
+        let tok = try Tokenizer(gguf: GGUFFile(path: modelURL(model).path))
+        let fx = try TokenizerFixtures.json(fixture)
+        let cases = fx["cases"] as! [[String: Any]]
+        XCTAssertGreaterThanOrEqual(cases.count, 30)
+        var pass = 0
+        for c in cases {
+            let text = c["text"] as! String
+            let expected = c["ids"] as! [Int]
+            let got = tok.encode(text)
+            if got == expected { pass += 1 } else {
+                XCTFail("\(model) \(text.debugDescription): expected \(expected), got \(got)")
+            }
+            // Lossless: decoding gives the text back.
+            XCTAssertEqual(tok.decode(got), text, "\(model) round trip of \(text.debugDescription)")
+        }
+        print("\(model): \(pass)/\(cases.count) match \(fx["reference"] as! String)")
+    }
+
+    func testSmolLM2MatchesReference() throws {
+        try checkGGUFFixture("tokenizer_smollm2.json", model: "smollm2-135m-instruct")
+    }
+
+    func testGemma3MatchesReference() throws {
+        try checkGGUFFixture("tokenizer_gemma3.json", model: "gemma-3-270m")
+    }
+
+    func testShippedModelMetadata() throws {
+        let smol = try Tokenizer(gguf: GGUFFile(path: modelURL("smollm2-135m-instruct").path))
+        XCTAssertEqual(smol.algorithm, .byteLevelBPE)
+        XCTAssertEqual(smol.vocabSize, 49152)
+        XCTAssertEqual(smol.bos, 1)
+        XCTAssertEqual(smol.eos, 2)
+        XCTAssertFalse(smol.addsBOS)
+        XCTAssertEqual(smol.id(of: "<|im_start|>"), 1)
+        XCTAssertNotNil(smol.chatTemplate, "SmolLM2 carries a chat template")
+        XCTAssertTrue(smol.isSpecial(2))
+        XCTAssertEqual(smol.decode(smol.encode("<|im_start|>hi<|im_end|>"), skipSpecial: true), "hi")
+
+        let gemma = try Tokenizer(gguf: GGUFFile(path: modelURL("gemma-3-270m").path))
+        XCTAssertEqual(gemma.algorithm, .sentencePiece)
+        XCTAssertEqual(gemma.bos, 2)
+        XCTAssertEqual(gemma.eos, 1)
+        XCTAssertTrue(gemma.addsBOS)
+        XCTAssertFalse(gemma.addSpacePrefix)
+        XCTAssertNil(gemma.chatTemplateSource, "gemma-3-270m (base) carries no chat template; use ChatTemplate.gemma")
+        XCTAssertEqual(gemma.encode("Hi", addBOS: true).first, 2)
+        XCTAssertEqual(gemma.encode("Hi", addSpecial: true).first, 2)
+        let turn = gemma.encode("<start_of_turn>user\n")
+        XCTAssertEqual(gemma.token(turn[0]), "<start_of_turn>")
+    }
+
+    func testMiniLMMatchesTokenizersLibrary() throws {
+        let tok = try Tokenizer(tokenizerJSON: modelURL("all-minilm-l6-v2", file: "tokenizer.json"))
+        XCTAssertEqual(tok.algorithm, .wordPiece)
+        XCTAssertEqual(tok.vocabSize, 30522)
+        XCTAssertEqual(tok.bos, 101)
+        XCTAssertEqual(tok.sep, 102)
+        XCTAssertEqual(tok.unk, 100)
+        let fx = try TokenizerFixtures.json("tokenizer_minilm.json")
+        let cases = fx["cases"] as! [[String: Any]]
+        XCTAssertGreaterThanOrEqual(cases.count, 50)
+        var pass = 0
+        for c in cases {
+            let text = c["text"] as! String
+            let withSpecial = tok.encode(text, addSpecial: true)
+            let plain = tok.encode(text, addSpecial: false)
+            let ok1 = withSpecial == c["ids"] as! [Int]
+            let ok2 = plain == c["ids_no_special"] as! [Int]
+            XCTAssertTrue(ok1, "\(text.debugDescription): expected \(c["ids"]!), got \(withSpecial)")
+            XCTAssertTrue(ok2, "\(text.debugDescription) (no special): expected \(c["ids_no_special"]!), got \(plain)")
+            XCTAssertEqual(tok.decode(withSpecial, skipSpecial: true), c["decoded"] as! String,
+                           "decode of \(text.debugDescription)")
+            if ok1 && ok2 { pass += 1 }
+        }
+        print("all-minilm-l6-v2: \(pass)/\(cases.count) match \(fx["reference"] as! String)")
+    }
+
+    func testTokenizerJSONByteLevelBPE() throws {
+        let fx = try TokenizerFixtures.json("tokenizer_tinybpe.json")
+        let data = try JSONSerialization.data(withJSONObject: fx["tokenizer"]!)
+        let tok = try Tokenizer(tokenizerJSONData: data, path: "tinybpe.json")
+        XCTAssertEqual(tok.algorithm, .byteLevelBPE)
+        for c in fx["cases"] as! [[String: Any]] {
+            let text = c["text"] as! String
+            XCTAssertEqual(tok.encode(text), c["ids"] as! [Int], text.debugDescription)
+            // tokenizers' decode skips special tokens by default.
+            XCTAssertEqual(tok.decode(tok.encode(text), skipSpecial: true), c["decoded"] as! String)
+        }
+        XCTAssertThrowsError(try Tokenizer(tokenizerJSONData: Data(#"{"model": {"type": "Unigram", "vocab": {}}}"#.utf8),
+                                           path: "u.json")) { e in
+            XCTAssertEqual(e as? TokenizerError, .unsupportedModel(path: "u.json", model: "Unigram"))
+        }
+    }
+
+    /// Not a benchmark (tests run in debug): a guard that encoding stays linear-ish. 50 KB of text must encode in
+    /// well under the time a quadratic merge loop would take. The release-build throughput is in the report.
+    func testEncodingLargeTextIsFast() throws {
+        let smol = try Tokenizer(gguf: GGUFFile(path: modelURL("smollm2-135m-instruct").path))
+        let sentence = "The quick brown fox jumps over the lazy dog; naïve café 123456, \"quoted\" — done.\n"
+        let text = String(repeating: sentence, count: 50_000 / sentence.utf8.count)
+        let t0 = Date()
+        let ids = smol.encode(text)
+        let elapsed = Date().timeIntervalSince(t0)
+        XCTAssertEqual(smol.decode(ids), text)
+        XCTAssertLessThan(elapsed, 10, "encoding 50 KB took \(elapsed) s")
+        // One unbroken 20 KB "word" (no spaces: one BPE problem): the priority queue keeps it O(n log n).
+        let word = String(repeating: "abcdefghij", count: 2_000)
+        let t1 = Date()
+        XCTAssertEqual(smol.decode(smol.encode(word)), word)
+        XCTAssertLessThan(Date().timeIntervalSince(t1), 10)
+    }
+}
