@@ -453,11 +453,10 @@ enum PlotBuiltins {
             var e = (lo: Double.infinity, hi: -Double.infinity)
             for row in rows { for x in row where x.isFinite { e = (min(e.lo, x), max(e.hi, x)) } }
             let l = lo ?? e.lo, h = hi ?? e.hi
-            guard l < h else { throw a.fail("vmin (\(NumberFormat(l))) must be below vmax (\(NumberFormat(h)))") }
+            guard l < h else { throw a.fail("vmin (\(Value.float(l).repr)) must be below vmax (\(Value.float(h).repr))") }
             range = l...h
         }
         try fig.heatmap(rows, rowLabels: yt ?? tokens, columnLabels: xt ?? tokens, range: range)
     }
 
-    private static func NumberFormat(_ x: Double) -> String { Value.float(x).repr }
 }

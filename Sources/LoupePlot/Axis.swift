@@ -37,8 +37,13 @@ public struct Axis: Equatable {
         var lo = lo, hi = hi
         for t in ticks where scale.accepts(t.value) { lo = min(lo, t.value); hi = max(hi, t.value) }
         if !(lo < hi) {
-            let pad = scale == .log ? lo * 0.5 : (lo == 0 ? 1 : abs(lo) * 0.1)
-            lo -= pad; hi += scale == .log ? hi : pad
+            // A single value: half to double it on a log axis, 10% either side (or 1 around zero) on a linear one.
+            if scale == .log {
+                lo /= 2; hi *= 2
+            } else {
+                let pad = lo == 0 ? 1 : abs(lo) * 0.1
+                lo -= pad; hi += pad
+            }
         }
         return Axis(scale: scale, domain: lo...hi, ticks: ticks.filter { scale.accepts($0.value) }, minorTicks: [])
     }
