@@ -40,12 +40,12 @@ public enum Dequantize {
             UnsafeMutableRawPointer(out).copyMemory(from: src, byteCount: count * 4)
             return
         case .f16, .bf16:
-            let h = src.assumingMemoryBound(to: UInt16.self)  // 2-byte alignment holds in both formats' layouts
+            // Unaligned loads: a safetensors tensor may start at any byte offset.
             let isF16 = type == .f16
             Parallel.forEach(count, cost: 2) { range in
                 Half.table.withUnsafeBufferPointer { table in
                     for i in range {
-                        let bits = UInt16(littleEndian: h[i])
+                        let bits = UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
                         out[i] = isF16 ? table[Int(bits)] : Float(bitPattern: UInt32(bits) << 16)
                     }
                 }

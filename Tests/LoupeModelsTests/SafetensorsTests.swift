@@ -173,6 +173,14 @@ final class SafetensorsTests: XCTestCase {
         XCTAssertEqual(try ModelStore.default.resolve(dir.path).standardizedFileURL.path, dir.standardizedFileURL.path)
         XCTAssertThrowsError(try m.tensorF32(named: "nope"))
 
+        // A tensor at an odd byte offset (after three I8 bytes) reads through unaligned loads.
+        let u = SafetensorsWriter()
+        try u.add("odd", shape: [3], dtype: .i8, bytes: [1, 2, 3])
+        try u.add("h", tensor: Tensor(shape: [2], data: [1.5, -2]), as: .f16)
+        let uf = try SafetensorsFile(data: try u.data())
+        XCTAssertEqual(try XCTUnwrap(uf.tensor(named: "h")).offset - uf.dataOffset, 3)
+        XCTAssertEqual(try uf.tensorF32(named: "h").scalars, [1.5, -2])
+
         // An index naming a tensor its shard lacks.
         let bad = #"{"weight_map": {"ghost": "model-00002-of-00002.safetensors"}}"#
         try Data(bad.utf8).write(to: dir.appendingPathComponent("model.safetensors.index.json"))
