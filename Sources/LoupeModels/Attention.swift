@@ -13,7 +13,7 @@ import LoupeTensor
 //   and the attention callback.
 
 /// Sum of a[i] * b[i], eight lanes at a time with two accumulators.
-@inline(__always) func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+@_optimize(speed) @inline(__always) func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
     var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), i = 0
     while i + 16 <= n {
         s0.addProduct(load8(a + i), load8(b + i))
@@ -27,7 +27,7 @@ import LoupeTensor
 }
 
 /// y += a * x.
-@inline(__always) func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+@_optimize(speed) @inline(__always) func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
     let av = SIMD8<Float>(repeating: a)
     var i = 0
     while i + 8 <= n { store8(load8(y + i) + av * load8(x + i), y + i); i += 8 }
@@ -35,7 +35,7 @@ import LoupeTensor
 }
 
 /// Softmax of row[0..<n] in place; a row that is -inf everywhere becomes all zeros.
-@inline(__always) func softmaxRow(_ row: UnsafeMutablePointer<Float>, _ n: Int) {
+@_optimize(speed) @inline(__always) func softmaxRow(_ row: UnsafeMutablePointer<Float>, _ n: Int) {
     var m = -Float.infinity
     for j in 0..<n { m = max(m, row[j]) }
     guard m > -.infinity else {
@@ -67,27 +67,34 @@ extension InferenceSession {
     /// Attention for the `T` new queries in `scratch.q` against cache positions 0..<pos0+T, into `scratch.z`.
     func attend(layer l: Int, T: Int, pos0: Int, window: Int?) {
         let c = model.config, s = scratch
-        let hd = c.headDim, kvDim = c.kvDim, qDim = c.qDim, heads = c.heads, group = c.heads / c.kvHeads
-        let K = cache.keys[l], V = cache.values[l], scale = c.attentionScale
-        let pairs = heads * T
+        let pairs = c.heads * T, hd = c.headDim
         let keyCap = s.keyCapacity
         let work = pairs * (pos0 + T) * hd
         KernelPool.shared.run(parallel: work >= 1 << 16) { part, parts in
-            let row = s.scores + part * keyCap
             // Head-major order: consecutive pairs of one worker read the same keys.
-            for idx in KernelPool.split(pairs, part: part, parts: parts) {
-                let h = idx / T, t = idx % T
-                let g = h / group, p = pos0 + t
-                let lo = firstKey(p, window: window), n = p - lo + 1
-                let qv = s.q + t * qDim + h * hd
-                let kb = K + lo * kvDim + g * hd
-                for j in 0..<n { row[j] = dot(qv, kb + j * kvDim, hd) * scale }
-                softmaxRow(row, n)
-                let out = s.z + t * qDim + h * hd
-                out.update(repeating: 0, count: hd)
-                let vb = V + lo * kvDim + g * hd
-                for j in 0..<n { axpy(row[j], vb + j * kvDim, out, hd) }
-            }
+            attendPairs(KernelPool.split(pairs, part: part, parts: parts), row: s.scores + part * keyCap, layer: l,
+                        T: T, pos0: pos0, window: window)
+        }
+    }
+
+    @_optimize(speed)
+    func attendPairs(_ range: Range<Int>, row: UnsafeMutablePointer<Float>, layer l: Int, T: Int, pos0: Int,
+                     window: Int?) {
+        let c = model.config, s = scratch
+        let hd = c.headDim, kvDim = c.kvDim, qDim = c.qDim, group = c.heads / c.kvHeads
+        let K = cache.keys[l], V = cache.values[l], scale = c.attentionScale
+        for idx in range {
+            let h = idx / T, t = idx % T
+            let g = h / group, p = pos0 + t
+            let lo = firstKey(p, window: window), n = p - lo + 1
+            let qv = s.q + t * qDim + h * hd
+            let kb = K + lo * kvDim + g * hd
+            for j in 0..<n { row[j] = dot(qv, kb + j * kvDim, hd) * scale }
+            softmaxRow(row, n)
+            let out = s.z + t * qDim + h * hd
+            out.update(repeating: 0, count: hd)
+            let vb = V + lo * kvDim + g * hd
+            for j in 0..<n { axpy(row[j], vb + j * kvDim, out, hd) }
         }
     }
 

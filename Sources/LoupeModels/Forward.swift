@@ -82,8 +82,6 @@ public final class InferenceSession {
     let ropeLocal: RoPETable?
     /// The tokens processed so far.
     public private(set) var tokens: [Int] = []
-    /// How many `prefill` calls this session (not counting its parent before a fork) has run.
-    public private(set) var prefillCount = 0
 
     init(model: LanguageModel, cache: KVCache? = nil, tokens: [Int] = []) {
         let c = model.config
@@ -102,7 +100,6 @@ public final class InferenceSession {
     /// Runs `ids` after whatever the session holds. Returns the logits of the last position ([vocab]) or, with
     /// `allLogits`, of every new position ([T, vocab]).
     public func prefill(_ ids: [Int], allLogits: Bool = false) throws -> Tensor {
-        prefillCount += 1
         let t = try run(ids, allLogits: allLogits, hooks: nil)
         return allLogits ? t : try t.reshape([model.config.vocab])
     }
@@ -115,13 +112,14 @@ public final class InferenceSession {
 
     /// Runs one token; returns a view of its logits, valid until the next call on this session (no allocation).
     public func stepLogits(_ id: Int) throws -> UnsafeBufferPointer<Float> {
+        model.countStep()
         try compute([id], allLogits: false, hooks: nil)
         return UnsafeBufferPointer(start: scratch.logits, count: model.config.vocab)
     }
 
     /// Runs `ids` and returns a view of the last position's logits (valid until the next call).
     func prefillLogits(_ ids: [Int]) throws -> UnsafeBufferPointer<Float> {
-        prefillCount += 1
+        model.countPrefill()
         try compute(ids, allLogits: false, hooks: nil)
         return UnsafeBufferPointer(start: scratch.logits, count: model.config.vocab)
     }
@@ -139,6 +137,7 @@ public final class InferenceSession {
 
     /// Forward pass returning logits as a tensor ([T, vocab] or [1, vocab]).
     func run(_ ids: [Int], allLogits: Bool, hooks: HookRun?) throws -> Tensor {
+        model.countPrefill()
         let rows = try compute(ids, allLogits: allLogits, hooks: hooks)
         let v = model.config.vocab
         return try Tensor(shape: [rows, v], data: Array(UnsafeBufferPointer(start: scratch.logits, count: rows * v)))
@@ -272,15 +271,15 @@ public final class InferenceSession {
 
 // MARK: - Elementwise kernels (SIMD over unsafe buffers)
 
-@inline(__always) func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+@_optimize(speed) @inline(__always) func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
     UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
 }
-@inline(__always) func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+@_optimize(speed) @inline(__always) func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
 }
 
 /// y = x / sqrt(mean(x^2) + eps) * w, row by row (`y` may be `x`). Sums in double like llama.cpp.
-func rmsNorm(_ x: UnsafeMutablePointer<Float>, _ w: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
+@_optimize(speed) func rmsNorm(_ x: UnsafeMutablePointer<Float>, _ w: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
              rows: Int, dim: Int, eps: Float) {
     for r in 0..<rows {
         let xr = x + r * dim, yr = y + r * dim
@@ -299,17 +298,17 @@ func rmsNorm(_ x: UnsafeMutablePointer<Float>, _ w: UnsafePointer<Float>, into y
     }
 }
 
-func addBias(_ x: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, rows: Int, dim: Int) {
+@_optimize(speed) func addBias(_ x: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, rows: Int, dim: Int) {
     for r in 0..<rows { addInPlace(x + r * dim, UnsafeMutablePointer(mutating: b), dim) }
 }
 
-@inline(__always) func addInPlace(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+@_optimize(speed) @inline(__always) func addInPlace(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
     var i = 0
     while i + 8 <= n { store8(load8(x + i) + load8(y + i), x + i); i += 8 }
     while i < n { x[i] += y[i]; i += 1 }
 }
 
-func scaleInPlace(_ x: UnsafeMutablePointer<Float>, _ n: Int, _ a: Float) {
+@_optimize(speed) func scaleInPlace(_ x: UnsafeMutablePointer<Float>, _ n: Int, _ a: Float) {
     var i = 0
     let av = SIMD8<Float>(repeating: a)
     while i + 8 <= n { store8(load8(x + i) * av, x + i); i += 8 }
@@ -320,7 +319,13 @@ func scaleInPlace(_ x: UnsafeMutablePointer<Float>, _ n: Int, _ a: Float) {
 func gatedActivation(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafeMutablePointer<Float>, _ n: Int,
                      _ act: ModelConfig.Activation) {
     KernelPool.shared.run(parallel: n >= 1 << 14) { part, parts in
-        let r = KernelPool.split(n, part: part, parts: parts, align: 16)
+        gatedActivation(gate, up, KernelPool.split(n, part: part, parts: parts, align: 16), act)
+    }
+}
+
+@_optimize(speed)
+func gatedActivation(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafeMutablePointer<Float>, _ r: Range<Int>,
+                     _ act: ModelConfig.Activation) {
         switch act {
         case .silu:
             var i = r.lowerBound
@@ -346,12 +351,11 @@ func gatedActivation(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafeMutablePoi
                 i += 1
             }
         }
-    }
 }
 
 /// exp(x) on eight lanes: range reduction x = n ln2 + r, |r| <= ln2/2, then a degree-6 polynomial for e^r
 /// (relative error ~2e-7 over the float range), with inputs clamped so 2^n stays finite or becomes 0.
-@inline(__always) func fastExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
+@_optimize(speed) @inline(__always) func fastExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
     let xc = x.clamped(lowerBound: SIMD8(repeating: -87.3), upperBound: SIMD8(repeating: 88.3))
     let n = (xc * SIMD8(repeating: 1.4426950408889634)).rounded(.toNearestOrEven)
     let r = xc - n * SIMD8(repeating: 0.693145751953125) - n * SIMD8(repeating: 1.428606765330187e-06)

@@ -76,6 +76,16 @@ extension LanguageModel {
         return results
     }
 
+    /// Generates continuations of `text`, encoded with the model's tokenizer (special tokens as the file says)
+    /// and decoded with it for stop strings and `Generation.text`.
+    public func generate(_ text: String, options: GenerationOptions = GenerationOptions()) throws -> [Generation] {
+        guard let tokenizer else {
+            throw ModelRunError.invalidArgument(function: "generate", message: "\(path) has no tokenizer; pass token ids")
+        }
+        return try generate(prompt: tokenizer.encode(text, addSpecial: true), options: options,
+                            decode: { tokenizer.decode($0) })
+    }
+
     private func continueSample(_ session: InferenceSession, firstLogits: [Float], sampler: inout Sampler,
                                 options: GenerationOptions, stops: Set<Int>, decode: (([Int]) -> String)?) throws -> Generation {
         if options.maxTokens == 0 { return Generation(tokens: [], text: decode?([]), finishReason: .maxTokens) }

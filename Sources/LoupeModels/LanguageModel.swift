@@ -1,5 +1,6 @@
 import Foundation
 import LoupeTensor
+import Synchronization
 
 /// Errors of running a model (as opposed to reading its file, `ModelFileError`).
 public enum ModelRunError: Error, CustomStringConvertible, Equatable {
@@ -84,6 +85,8 @@ public final class LanguageModel: @unchecked Sendable {
     public let path: String
     public let file: GGUFFile
     public let config: ModelConfig
+    /// The tokenizer the file describes (`tokenizer.ggml.*`); nil for a file without one.
+    public let tokenizer: Tokenizer?
     let embedding: WeightMatrix
     let output: WeightMatrix
     let outputNorm: FloatVector
@@ -93,10 +96,20 @@ public final class LanguageModel: @unchecked Sendable {
     let hookNameSet: Set<String>
     private let tableLock = NSLock()
     private var cachedTable: Tensor?
+    private let prefills = Atomic<Int>(0)
+    private let steps = Atomic<Int>(0)
 
-    init(path: String, file: GGUFFile, config: ModelConfig, embedding: WeightMatrix, output: WeightMatrix,
-         outputNorm: FloatVector, blocks: [BlockWeights]) {
-        self.path = path; self.file = file; self.config = config
+    /// Batched passes (prefills and `forward` calls) run on this model so far, by any session.
+    public var prefillCount: Int { prefills.load(ordering: .relaxed) }
+    /// Single-token decode steps run on this model so far, by any session.
+    public var stepCount: Int { steps.load(ordering: .relaxed) }
+
+    func countPrefill() { prefills.add(1, ordering: .relaxed) }
+    func countStep() { steps.add(1, ordering: .relaxed) }
+
+    init(path: String, file: GGUFFile, config: ModelConfig, tokenizer: Tokenizer?, embedding: WeightMatrix,
+         output: WeightMatrix, outputNorm: FloatVector, blocks: [BlockWeights]) {
+        self.path = path; self.file = file; self.config = config; self.tokenizer = tokenizer
         self.embedding = embedding; self.output = output; self.outputNorm = outputNorm; self.blocks = blocks
         hookNames = HookNames.all(layers: config.layers)
         hookNameSet = Set(hookNames)
@@ -174,8 +187,9 @@ public final class LanguageModel: @unchecked Sendable {
                 postFfnNorm: c.sandwichNorms ? try vector(p + "post_ffw_norm.weight", count: d, what: "d_model") : nil)
             blocks.append(b)
         }
-        return LanguageModel(path: path, file: file, config: c, embedding: embedding, output: output,
-                             outputNorm: outputNorm, blocks: blocks)
+        let tokenizer = file.string("tokenizer.ggml.model") == nil ? nil : try Tokenizer(gguf: file)
+        return LanguageModel(path: path, file: file, config: c, tokenizer: tokenizer, embedding: embedding,
+                             output: output, outputNorm: outputNorm, blocks: blocks)
     }
 
     /// A fresh inference session (an empty KV cache and its own scratch buffers).

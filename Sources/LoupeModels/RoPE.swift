@@ -43,7 +43,7 @@ final class RoPETable {
     }
 
     /// Rotates `count` head vectors of length `headDim` starting at `x` (stride `headDim`), all at position `pos`.
-    @inline(__always)
+    @_optimize(speed)
     func apply(_ x: UnsafeMutablePointer<Float>, heads count: Int, headDim: Int, position pos: Int) {
         let half = dims / 2
         let c = cosTable + pos * half, s = sinTable + pos * half

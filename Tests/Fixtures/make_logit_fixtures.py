@@ -282,6 +282,28 @@ def fixture(name, source, prompts, engine, ref, numpy_only):
     return out
 
 
+def approx_tokenize(reader, text, add_bos):
+    """Word-level lookup in the file's vocabulary (whole words with their leading space, else single characters).
+
+    Only for --numpy-only runs without llama.cpp: the ids need not be the tokenizer's, just valid, text-like input.
+    """
+    tokens = field_value(reader, "tokenizer.ggml.tokens")
+    index = {t: i for i, t in enumerate(tokens)}
+    spm = field_value(reader, "tokenizer.ggml.model") == "llama"
+    space, newline = ("▁", "\n") if spm else ("Ġ", "Ċ")
+    ids = [int(field_value(reader, "tokenizer.ggml.bos_token_id"))] if add_bos else []
+    words = text.replace("\n", " \n ").split(" ")
+    for k, w in enumerate(words):
+        if w == "":
+            continue
+        piece = newline if w == "\n" else ((space if k > 0 and words[k - 1] != "\n" else "") + w)
+        if piece in index:
+            ids.append(index[piece])
+        else:
+            ids.extend(index[c] for c in piece if c in index)
+    return ids
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Tiny random-weight qwen2 / qwen3 files
 
@@ -386,7 +408,13 @@ def main():
         print(f"{arch}: wrote {path} ({os.path.getsize(path)} bytes, vocab {V})")
         rng = np.random.default_rng(100 + seed)
         prompts = [rng.integers(0, V - 3, size=n).tolist() for n in (5, 9, 13, 17, 24)]
-        engine = None if args.numpy_only else LlamaCpp(path)
+        # llama.cpp rounds activations to F16 when it multiplies F16 weights: run it on an F32 copy, as for the
+        # quantized real models (Loupe reads the F16 file itself).
+        ref_path = path
+        if arch == "qwen3":
+            ref_path = f"/tmp/loupe-f32-random_{arch}.gguf"
+            copy_as_f32(path, ref_path)
+        engine = None if args.numpy_only else LlamaCpp(ref_path)
         fx = fixture(f"random-{arch}", f"random_{arch}.gguf", prompts, engine, NumpyDecoder(path), args.numpy_only)
         with open(os.path.join(OUT, f"logits_{arch}.json"), "w") as f:
             json.dump(fx, f, separators=(",", ":"))
@@ -400,12 +428,14 @@ def main():
             print(f"{key}: writing F32 copy {dst}")
             copy_as_f32(src, dst)
         ref = NumpyDecoder(dst)
-        if args.numpy_only:
-            sys.exit("real-model fixtures need llama.cpp for tokenization; run without --numpy-only")
-        engine = LlamaCpp(dst)
-        add_bos = bool(field_value(GGUFReader(src), "tokenizer.ggml.add_bos_token"))
-        prompts = [engine.tokenize(t, add_bos) for t in TEXTS]
-        fx = fixture(store, fname, prompts, engine, ref, False)
+        engine = None if args.numpy_only else LlamaCpp(dst)
+        src_reader = GGUFReader(src)
+        add_bos = bool(field_value(src_reader, "tokenizer.ggml.add_bos_token"))
+        if engine:
+            prompts = [engine.tokenize(t, add_bos) for t in TEXTS]
+        else:
+            prompts = [approx_tokenize(src_reader, t, add_bos) for t in TEXTS]
+        fx = fixture(store, fname, prompts, engine, ref, args.numpy_only)
         fx["texts"] = TEXTS
         with open(os.path.join(OUT, f"logits_{key}.json"), "w") as f:
             json.dump(fx, f, separators=(",", ":"))
