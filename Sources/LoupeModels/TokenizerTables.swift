@@ -11,15 +11,18 @@ import Foundation
 /// Storage is raw memory rather than arrays: loading a 256k-token vocabulary inserts and looks up millions of keys,
 /// and in debug builds (where the tests run) array bounds checks and copy-on-write checks cost more than the hashing.
 final class ByteStringTable: @unchecked Sendable {
+    /// One entry: where its key lives and its value (12 bytes together, so a hit costs one cache line here).
+    private struct Entry { var start: Int32; var length: Int32; var value: Int32 }
+
     private var keyBytes: UnsafeMutablePointer<UInt8>
     private var keyBytesCapacity: Int
     private var keyBytesCount = 0
-    private var keyStart: UnsafeMutablePointer<Int32>    // per entry: offset in keyBytes
-    private var keyLength: UnsafeMutablePointer<Int32>
-    private var values: UnsafeMutablePointer<Int32>
+    private var entries: UnsafeMutablePointer<Entry>
     private var entryCapacity: Int
     private(set) var count = 0
-    private var slots: UnsafeMutablePointer<Int32>       // entry index or -1
+    /// Per slot: the key's hash in the high 32 bits (a tag that rejects most mismatches without touching the key)
+    /// and entry index + 1 in the low 32 bits; 0 is an empty slot.
+    private var slots: UnsafeMutablePointer<UInt64>
     private var slotCount: Int
     private var mask: Int
 
@@ -27,74 +30,76 @@ final class ByteStringTable: @unchecked Sendable {
         entryCapacity = max(capacity, 16)
         keyBytesCapacity = entryCapacity * 8
         keyBytes = .allocate(capacity: keyBytesCapacity)
-        keyStart = .allocate(capacity: entryCapacity)
-        keyLength = .allocate(capacity: entryCapacity)
-        values = .allocate(capacity: entryCapacity)
+        entries = .allocate(capacity: entryCapacity)
         var size = 16
         while size < entryCapacity * 2 { size <<= 1 }
         slotCount = size
         mask = size - 1
         slots = .allocate(capacity: size)
-        slots.initialize(repeating: -1, count: size)
+        slots.initialize(repeating: 0, count: size)
     }
 
     deinit {
-        keyBytes.deallocate(); keyStart.deallocate(); keyLength.deallocate(); values.deallocate(); slots.deallocate()
+        keyBytes.deallocate(); entries.deallocate(); slots.deallocate()
     }
 
-    @inline(__always) static func hash(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int {
-        // FNV-1a, 64-bit: token strings are short, so a byte loop is as fast as anything fancier.
+    @inline(__always) static func hash(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
+        // FNV-1a, 64-bit, with a final mix: token strings are short, so a byte loop is as fast as anything fancier.
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         var i = 0
         while i < n { h = (h ^ UInt64(p[i])) &* 0x0000_0100_0000_01B3; i += 1 }
-        return Int(truncatingIfNeeded: h ^ (h >> 29))
+        h ^= h >> 32
+        h = h &* 0xd6e8_feb8_6659_fd93
+        return h ^ (h >> 32)
     }
 
-    @inline(__always) private func equals(_ e: Int, _ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
-        guard Int(keyLength[e]) == n else { return false }
-        return memcmp(keyBytes + Int(keyStart[e]), p, n) == 0
+    @inline(__always) private func equals(_ e: Entry, _ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        guard Int(e.length) == n else { return false }
+        let k = keyBytes + Int(e.start)
+        var i = 0
+        while i < n { if k[i] != p[i] { return false }; i += 1 }
+        return true
     }
 
     /// Inserts or overwrites (a later duplicate wins, as in llama.cpp's `token_to_id[word] = i`).
     func insert(_ p: UnsafePointer<UInt8>, _ n: Int, value: Int32) {
         if count * 2 >= slotCount { growSlots() }
-        var i = ByteStringTable.hash(p, n) & mask
-        while slots[i] >= 0 {
-            let e = Int(slots[i])
-            if equals(e, p, n) { values[e] = value; return }
+        let h = ByteStringTable.hash(p, n)
+        let tag = h & 0xFFFF_FFFF_0000_0000
+        var i = Int(truncatingIfNeeded: h) & mask
+        while slots[i] != 0 {
+            let s = slots[i]
+            if s & 0xFFFF_FFFF_0000_0000 == tag {
+                let e = Int(s & 0xFFFF_FFFF) - 1
+                if equals(entries[e], p, n) { entries[e].value = value; return }
+            }
             i = (i + 1) & mask
         }
         if count == entryCapacity {
             let c = entryCapacity * 2
-            keyStart = ByteStringTable.regrow(keyStart, count, c)
-            keyLength = ByteStringTable.regrow(keyLength, count, c)
-            values = ByteStringTable.regrow(values, count, c)
+            let ne = UnsafeMutablePointer<Entry>.allocate(capacity: c)
+            ne.moveInitialize(from: entries, count: count)
+            entries.deallocate()
+            entries = ne
             entryCapacity = c
         }
         if keyBytesCount + n > keyBytesCapacity {
             let c = max(keyBytesCapacity * 2, keyBytesCount + n)
-            keyBytes = ByteStringTable.regrow(keyBytes, keyBytesCount, c)
+            let nk = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
+            nk.moveInitialize(from: keyBytes, count: keyBytesCount)
+            keyBytes.deallocate()
+            keyBytes = nk
             keyBytesCapacity = c
         }
         (keyBytes + keyBytesCount).update(from: p, count: n)
-        keyStart[count] = Int32(keyBytesCount)
-        keyLength[count] = Int32(n)
-        values[count] = value
+        entries[count] = Entry(start: Int32(keyBytesCount), length: Int32(n), value: value)
         keyBytesCount += n
-        slots[i] = Int32(count)
         count += 1
+        slots[i] = tag | UInt64(count)
     }
 
     func insert(_ key: [UInt8], value: Int32) {
         key.withUnsafeBufferPointer { insert($0.baseAddress ?? UnsafePointer(keyBytes), $0.count, value: value) }
-    }
-
-    private static func regrow<T>(_ old: UnsafeMutablePointer<T>, _ used: Int, _ capacity: Int)
-        -> UnsafeMutablePointer<T> {
-        let p = UnsafeMutablePointer<T>.allocate(capacity: capacity)
-        p.moveInitialize(from: old, count: used)
-        old.deallocate()
-        return p
     }
 
     private func growSlots() {
@@ -102,21 +107,27 @@ final class ByteStringTable: @unchecked Sendable {
         slotCount *= 2
         mask = slotCount - 1
         slots = .allocate(capacity: slotCount)
-        slots.initialize(repeating: -1, count: slotCount)
+        slots.initialize(repeating: 0, count: slotCount)
         for e in 0 ..< count {
-            var i = ByteStringTable.hash(keyBytes + Int(keyStart[e]), Int(keyLength[e])) & mask
-            while slots[i] >= 0 { i = (i + 1) & mask }
-            slots[i] = Int32(e)
+            let h = ByteStringTable.hash(keyBytes + Int(entries[e].start), Int(entries[e].length))
+            var i = Int(truncatingIfNeeded: h) & mask
+            while slots[i] != 0 { i = (i + 1) & mask }
+            slots[i] = (h & 0xFFFF_FFFF_0000_0000) | UInt64(e + 1)
         }
     }
 
     /// The id of the `n` bytes at `p`, or -1.
     @inline(__always) func lookup(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int32 {
-        var i = ByteStringTable.hash(p, n) & mask
+        let h = ByteStringTable.hash(p, n)
+        let tag = h & 0xFFFF_FFFF_0000_0000
+        var i = Int(truncatingIfNeeded: h) & mask
         while true {
-            let e = Int(slots[i])
-            if e < 0 { return -1 }
-            if equals(e, p, n) { return values[e] }
+            let s = slots[i]
+            if s == 0 { return -1 }
+            if s & 0xFFFF_FFFF_0000_0000 == tag {
+                let e = entries[Int(s & 0xFFFF_FFFF) - 1]
+                if equals(e, p, n) { return e.value }
+            }
             i = (i + 1) & mask
         }
     }
@@ -130,7 +141,10 @@ final class ByteStringTable: @unchecked Sendable {
         key.withUnsafeBufferPointer { lookup($0.baseAddress ?? UnsafePointer(keyBytes), $0.count) }
     }
 
-    func lookup(_ key: String) -> Int32 { var s = key; return s.withUTF8 { lookup($0.baseAddress ?? UnsafePointer(keyBytes), $0.count) } }
+    func lookup(_ key: String) -> Int32 {
+        var s = key
+        return s.withUTF8 { lookup($0.baseAddress ?? UnsafePointer(keyBytes), $0.count) }
+    }
 }
 
 /// Maps a pair of token ids to a merge: its rank (lower merges first) and the id of the merged token.
