@@ -47,10 +47,12 @@ func storeFloats(_ v: SIMD8<Float>, _ out: UnsafeMutablePointer<Float>, _ i: Int
 }
 
 /// Bit `lane + first` of `bits` for each of eight lanes, moved to bit 4 (the fifth bit of a 5-bit quant).
+/// The scalar shifts put bit `first + k` at bit `4 + k` before the broadcast, so each lane needs one variable shift
+/// right by its lane number and one mask (vpbroadcastd, vpsrlvd, vpand).
 @inline(__always)
 func fifthBits(_ bits: UInt32, first: UInt32) -> SIMD8<UInt32> {
-    let shifts = SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7) &+ first
-    return ((SIMD8<UInt32>(repeating: bits) &>> shifts) & 1) &<< 4
+    let v = SIMD8<UInt32>(repeating: ((bits &>> first) & 0xFF) &<< 4)
+    return (v &>> SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7)) & 0x10
 }
 
 /// The six-bit scale and min of sub-block `j` (0..<8) of a Q4_K / Q5_K block (ggml's get_scale_min_k4).

@@ -113,8 +113,8 @@ public final class WeightMatrix: @unchecked Sendable {
     public func dequantized() -> Tensor {
         let values = [Float](unsafeUninitializedCapacity: rows * cols) { buf, n in
             let out = buf.baseAddress!
-            KernelPool.shared.run(parallel: rows * cols >= 1 << 16) { part, parts in
-                for r in KernelPool.split(rows, part: part, parts: parts) { row(r, into: out + r * cols) }
+            KernelPool.shared.run(count: rows, chunk: Self.chunkRows(rows), parallel: rows * cols >= 1 << 16) { range in
+                for r in range { row(r, into: out + r * cols) }
             }
             n = rows * cols
         }
@@ -133,13 +133,16 @@ public final class WeightMatrix: @unchecked Sendable {
             let xs = xsum.baseAddress!
             Self.blockSums(x, blocks32, into: xs)
             // Below ~32k weights (~20 KB of Q4) a single core finishes before a second would have started.
-            KernelPool.shared.run(parallel: rows * cols >= 1 << 15) { part, parts in
-                // Rows in multiples of 16 per part, so the two halves' y writes never share a cache line.
-                let range = KernelPool.split(rows, part: part, parts: parts, align: 16)
+            KernelPool.shared.run(count: rows, chunk: Self.chunkRows(rows), parallel: rows * cols >= 1 << 15) { range in
                 dotRows(range, x: x, xsum: xs, y: y)
             }
         }
     }
+
+    /// Rows per pool chunk: about eight chunks per product (so a late-starting core still gets a share), in
+    /// multiples of 16 rows so that two cores' writes to y never share a cache line.
+    @inline(__always)
+    static func chunkRows(_ rows: Int) -> Int { Swift.max(16, (rows / 8 + 15) & ~15) }
 
     /// Sums of x over each 32-value block (the kernels fold block offsets in with them).
     @inline(__always)
@@ -199,8 +202,8 @@ public final class WeightMatrix: @unchecked Sendable {
             var r0 = 0
             while r0 < rows {
                 let r1 = Swift.min(rows, r0 + panelRows)
-                KernelPool.shared.run { part, parts in
-                    for r in KernelPool.split(r1 - r0, part: part, parts: parts, align: 4) {
+                KernelPool.shared.run(count: r1 - r0, chunk: Self.chunkRows(r1 - r0)) { range in
+                    for r in range {
                         BlockDecode.row(type, base + (r0 + r) * rowBytes, count: cols, into: panel + r * cols)
                     }
                 }
