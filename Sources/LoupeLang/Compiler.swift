@@ -844,29 +844,22 @@ final class Compiler {
             return { fp in
                 let x = s0 >= 0 ? fp[s0] : try a0(fp)
                 let nfp = fp + size
-                if case let .function(fn) = fp[slot], fn.kindTag == 1 {
-                    let u = Unmanaged.passUnretained(unsafeDowncast(fn, to: Closure.self))
-                    let ok = u._withUnsafeGuaranteedRef { $0.proto.paramCount == 1 }
-                    if ok {
-                        nfp.initialize(to: x)
-                        return try u._withUnsafeGuaranteedRef { try m.invoke($0, nfp, span) }
-                    }
+                if let u = Compiler.closure(in: fp[slot], params: 1) {
+                    nfp.initialize(to: x)
+                    return try u._withUnsafeGuaranteedRef { try m.invoke($0, nfp, span) }
                 }
                 return try m.call(fp[slot], [x], [], span: span, top: nfp)
             }
         }
         let a0 = args[0].run, a1 = args[1].run
         if s0 >= 0 && s1 >= 0 {
-            // Both arguments are slots (`add(s, i)`): read them straight into the callee's frame, one copy each.
+            // Both arguments are slots (`add(s, i)`): read them straight into the callee's frame, one copy each
+            // (numbers bitwise).
             return { fp in
                 let nfp = fp + size
-                if case let .function(fn) = fp[slot], fn.kindTag == 1 {
-                    let u = Unmanaged.passUnretained(unsafeDowncast(fn, to: Closure.self))
-                    let ok = u._withUnsafeGuaranteedRef { $0.proto.paramCount == 2 }
-                    if ok {
-                        nfp.initialize(to: fp[s0]); (nfp + 1).initialize(to: fp[s1])
-                        return try u._withUnsafeGuaranteedRef { try m.invoke($0, nfp, span) }
-                    }
+                if let u = Compiler.closure(in: fp[slot], params: 2) {
+                    Compiler.copy(fp + s0, to: nfp); Compiler.copy(fp + s1, to: nfp + 1)
+                    return try u._withUnsafeGuaranteedRef { try m.invoke($0, nfp, span) }
                 }
                 return try m.call(fp[slot], [fp[s0], fp[s1]], [], span: span, top: nfp)
             }
@@ -875,15 +868,31 @@ final class Compiler {
             let x = s0 >= 0 ? fp[s0] : try a0(fp)
             let y = s1 >= 0 ? fp[s1] : try a1(fp)
             let nfp = fp + size
-            if case let .function(fn) = fp[slot], fn.kindTag == 1 {
-                let u = Unmanaged.passUnretained(unsafeDowncast(fn, to: Closure.self))
-                let ok = u._withUnsafeGuaranteedRef { $0.proto.paramCount == 2 }
-                if ok {
-                    nfp.initialize(to: x); (nfp + 1).initialize(to: y)
-                    return try u._withUnsafeGuaranteedRef { try m.invoke($0, nfp, span) }
-                }
+            if let u = Compiler.closure(in: fp[slot], params: 2) {
+                nfp.initialize(to: x); (nfp + 1).initialize(to: y)
+                return try u._withUnsafeGuaranteedRef { try m.invoke($0, nfp, span) }
             }
             return try m.call(fp[slot], [x, y], [], span: span, top: nfp)
+        }
+    }
+
+    /// The Loupe closure of `params` parameters that `v` (a slot's value) holds, unretained, or nil. Taking the
+    /// value as a parameter borrows it: matching on the slot in place copied the function (a retain and a
+    /// release around every call).
+    @inline(__always)
+    static func closure(in v: Value, params: Int) -> Unmanaged<Closure>? {
+        guard case let .function(fn) = v, fn.kindTag == 1 else { return nil }
+        let c = unsafeDowncast(fn, to: Closure.self)
+        return c.proto.paramCount == params ? Unmanaged.passUnretained(c) : nil
+    }
+
+    /// Copies a slot into an uninitialised one; numbers bitwise (no outlined copy).
+    @inline(__always)
+    static func copy(_ src: UnsafeMutablePointer<Value>, to dst: UnsafeMutablePointer<Value>) {
+        switch src.pointee {
+        case let .int(x): dst.initialize(to: .int(x))
+        case let .float(x): dst.initialize(to: .float(x))
+        default: dst.initialize(to: src.pointee)
         }
     }
 
