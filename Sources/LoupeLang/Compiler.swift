@@ -16,6 +16,12 @@ final class Compiler {
     /// Slots of the function being compiled: locals first, then captured values.
     private var localCount: Int
     private var frameSize: Int
+    /// Local slots that may hold a StringBuffer in the code being compiled: the enclosing loop only appends to
+    /// them (see StringBuffer and withStringBuffers).
+    private var bufferSlots = Set<Int>()
+    /// Slots an enclosing loop appends to and also reads: no inner loop buffers them (each entry and exit of the
+    /// inner loop would copy the whole string).
+    private var blockedSlots = Set<Int>()
 
     init(machine: Machine, interpreter: Interpreter, localCount: Int, captureCount: Int) {
         m = machine
@@ -173,6 +179,25 @@ final class Compiler {
                 return .nil
             }
         }
+        if case let .local(slot) = a.target, op == .add, let lit = rhsExpr as? StringLit, bufferSlots.contains(slot) {
+            // `s += "x"` in a loop that only appends to s: one byte copy into the slot's StringBuffer.
+            let text = lit.value, litValue = Value.string(lit.value), bytes = Array(lit.value.utf8)
+            if bytes.count == 1 {
+                let byte = bytes[0]
+                return { fp in
+                    let p = fp + slot
+                    if let b = StringBuffer.inSlot(p) { b.append(byte: byte); return .nil }
+                    try Compiler.startBuffer(p, litValue, text, span)
+                    return .nil
+                }
+            }
+            return { fp in
+                let p = fp + slot
+                if let b = StringBuffer.inSlot(p) { b.append(text); return .nil }
+                try Compiler.startBuffer(p, litValue, text, span)
+                return .nil
+            }
+        }
         if case let .local(slot) = a.target, op == .add, let lit = rhsExpr as? StringLit {
             // `s += "x"`: append the literal in place, no closure calls.
             let text = lit.value, litValue = Value.string(lit.value)
@@ -191,9 +216,11 @@ final class Compiler {
             }
         }
         if case let .local(slot) = a.target, op == .add {
+            let buffered = bufferSlots.contains(slot)
             switch operand(rhsExpr) {
             case let .slot(b):
-                let general = compileAppend({ fp in fp + slot }, { fp in fp[b] }, span)
+                let general = buffered ? compileBufferedAppend(slot, { fp in fp[b] }, span)
+                                       : compileAppend({ fp in fp + slot }, { fp in fp[b] }, span)
                 return { fp in
                     if case let .int(x) = fp[slot], case let .int(y) = fp[b] {
                         let (r, o) = x.addingReportingOverflow(y)
@@ -205,7 +232,8 @@ final class Compiler {
                     return try general(fp)
                 }
             case let .int(y):
-                let general = compileAppend({ fp in fp + slot }, { _ in .int(y) }, span)
+                let general = buffered ? compileBufferedAppend(slot, { _ in .int(y) }, span)
+                                       : compileAppend({ fp in fp + slot }, { _ in .int(y) }, span)
                 return { fp in
                     if case let .int(x) = fp[slot] {
                         let (r, o) = x.addingReportingOverflow(y)
@@ -216,7 +244,7 @@ final class Compiler {
                     return try general(fp)
                 }
             case let .code(c):
-                return compileAppend({ fp in fp + slot }, c, span)
+                return buffered ? compileBufferedAppend(slot, c, span) : compileAppend({ fp in fp + slot }, c, span)
             }
         }
         let rhs = compile(rhsExpr)
@@ -247,32 +275,70 @@ final class Compiler {
                                _ rhs: @escaping Code, _ span: SourceSpan) -> Code {
         return { fp in
             let r = try rhs(fp)
-            let p = ptr(fp)
-            if case let .int(x) = p.pointee, case let .int(y) = r {
-                let (s, o) = x.addingReportingOverflow(y)
-                if o { throw Ops.overflow(.add, x, y, span) }
-                p.pointee = .int(s)
-                return .nil
-            }
-            // Take the value out of its slot so the string or array buffer is uniquely referenced and
-            // appending does not copy it.
-            var cur = p.move()
-            p.initialize(to: .nil)
-            if case var .string(s) = cur, case let .string(t) = r {
-                cur = .nil
-                s.append(t)
-                p.initialize(to: .string(s))
-                return .nil
-            }
-            if case var .list(xs) = cur, case let .list(ys) = r {
-                cur = .nil
-                xs.append(contentsOf: ys)
-                p.initialize(to: .list(xs))
-                return .nil
-            }
-            do { p.pointee = try Ops.add(cur, r, span) } catch { p.pointee = cur; throw error }
+            try Compiler.append(ptr(fp), r, span)
             return .nil
         }
+    }
+
+    /// `*p += r` with `r` evaluated: int addition, appending in place to a string or list, or the general `+`.
+    @inline(__always)
+    static func append(_ p: UnsafeMutablePointer<Value>, _ r: Value, _ span: SourceSpan) throws {
+        if case let .int(x) = p.pointee, case let .int(y) = r {
+            let (s, o) = x.addingReportingOverflow(y)
+            if o { throw Ops.overflow(.add, x, y, span) }
+            p.pointee = .int(s)
+            return
+        }
+        // Take the value out of its slot so the string or array buffer is uniquely referenced and
+        // appending does not copy it.
+        var cur = p.move()
+        p.initialize(to: .nil)
+        if case var .string(s) = cur, case let .string(t) = r {
+            cur = .nil
+            s.append(t)
+            p.initialize(to: .string(s))
+            return
+        }
+        if case var .list(xs) = cur, case let .list(ys) = r {
+            cur = .nil
+            xs.append(contentsOf: ys)
+            p.initialize(to: .list(xs))
+            return
+        }
+        do { p.pointee = try Ops.add(cur, r, span) } catch { p.pointee = cur; throw error }
+    }
+
+    /// `s += e` on a slot that the enclosing loop only appends to: strings go into the slot's StringBuffer
+    /// (made by the first string append); anything else is the ordinary `+=`, on a string again if need be.
+    private func compileBufferedAppend(_ slot: Int, _ rhs: @escaping Code, _ span: SourceSpan) -> Code {
+        return { fp in
+            let r = try rhs(fp)
+            let p = fp + slot
+            if let b = StringBuffer.inSlot(p) {
+                if case let .string(t) = r { b.append(t); return .nil }
+                p.pointee = .string(b.string)
+            } else if case let .string(t) = r, case let .string(cur) = p.pointee {
+                let b = StringBuffer(cur, extra: t.utf8.count)
+                b.append(t)
+                p.pointee = .object(b)
+                return .nil
+            }
+            try Compiler.append(p, r, span)
+            return .nil
+        }
+    }
+
+    /// The first append of literal `text` to a buffered slot: a string starts its buffer; anything else takes
+    /// the ordinary `+`.
+    @inline(never)
+    static func startBuffer(_ p: UnsafeMutablePointer<Value>, _ litValue: Value, _ text: String, _ span: SourceSpan) throws {
+        if case let .string(cur) = p.pointee {
+            let b = StringBuffer(cur, extra: text.utf8.count)
+            b.append(text)
+            p.pointee = .object(b)
+            return
+        }
+        try append(p, litValue, span)
     }
 
     // MARK: Functions
@@ -423,6 +489,12 @@ final class Compiler {
                     // `if n < 2 { n } else { f(n - 1) + f(n - 2) }`: the comparison, the then-branch slot and the
                     // `+` of the two calls all in this node (the same int, float and general paths as `+`).
                     let ts = blockSlot(i.then) ?? -1
+                    if let left = slotDeltaCall(bin.lhs), let right = slotDeltaCall(bin.rhs) {
+                        // `f(n - 1) + g(n - 2)` of top-level functions: both calls inline in this node.
+                        let node = RecursiveIf(a: a, y: y, op: op, thenSlot: ts, then: t, slow: slow,
+                                               left: left, right: right, opSpan: bin.opSpan)
+                        return { fp in try node.run(fp) }
+                    }
                     let lc = compile(bin.lhs), rc = compile(bin.rhs), ospan = bin.opSpan
                     return { fp in
                         let c: Bool
@@ -464,22 +536,8 @@ final class Compiler {
             if let oe = i.otherwise { let o = compile(oe); return { fp in try c(fp) ? t(fp) : o(fp) } }
             return { fp in try c(fp) ? t(fp) : .nil }
         case let w as WhileExpr:
-            let c = compileCondition(w.cond), body = compile(w.body), st = m.st, span = w.span
-            return { fp in
-                while true {
-                    if loupeInterruptFlag != 0 { try Machine.checkInterrupt(span) }
-                    if !(try c(fp)) { break }
-                    _ = try body(fp)
-                    let u = st.pointee.unwind
-                    if u != 0 {
-                        if u == unwindBreak { st.pointee.unwind = 0; break }
-                        if u == unwindContinue { st.pointee.unwind = 0; continue }
-                        return .nil
-                    }
-                }
-                return .nil
-            }
-        case let f as ForExpr: return compileFor(f)
+            return withStringBuffers([w.cond, w.body]) { compileWhile(w) }
+        case let f as ForExpr: return withStringBuffers([f.iterable, f.body]) { compileFor(f) }
         case let t as TryExpr:
             let body = compile(t.body), handler = compile(t.handler), store = storer(t.target), st = m.st
             return { fp in
@@ -664,6 +722,52 @@ final class Compiler {
         }
     }
 
+    private func compileWhile(_ w: WhileExpr) -> Code {
+        let c = compileCondition(w.cond), body = compile(w.body), st = m.st, span = w.span
+        return { fp in
+            while true {
+                if loupeInterruptFlag != 0 { try Machine.checkInterrupt(span) }
+                if !(try c(fp)) { break }
+                _ = try body(fp)
+                let u = st.pointee.unwind
+                if u != 0 {
+                if u == unwindBreak { st.pointee.unwind = 0; break }
+                if u == unwindContinue { st.pointee.unwind = 0; continue }
+                return .nil
+                }
+            }
+            return .nil
+        }
+    }
+
+    /// Compiles a loop whose parts are `parts`, letting the local slots it only appends to hold a StringBuffer
+    /// while it runs; they become strings again on every way out of the loop.
+    private func withStringBuffers(_ parts: [Expr], _ compileLoop: () -> Code) -> Code {
+        let use = SlotUse()
+        parts.forEach(use.expr)
+        if use.unknown || use.appended.isEmpty { return compileLoop() }
+        let fresh = use.appended.subtracting(use.other).subtracting(bufferSlots).subtracting(blockedSlots)
+        let savedBuffer = bufferSlots, savedBlocked = blockedSlots
+        bufferSlots.formUnion(fresh)
+        blockedSlots.formUnion(use.appended.intersection(use.other))
+        let loop = compileLoop()
+        bufferSlots = savedBuffer
+        blockedSlots = savedBlocked
+        if fresh.isEmpty { return loop }
+        let slots = fresh.sorted()
+        return { fp in
+            let v: Value
+            do {
+                v = try loop(fp)
+            } catch {
+                for s in slots { StringBuffer.settle(fp + s) }
+                throw error
+            }
+            for s in slots { StringBuffer.settle(fp + s) }
+            return v
+        }
+    }
+
     private func compileFor(_ f: ForExpr) -> Code {
         let iter = compile(f.iterable), body = compile(f.body), st = m.st, span = f.span
         let bind = patternBinder(f.pattern, f.targets)
@@ -740,29 +844,22 @@ final class Compiler {
             return { fp in
                 let x = s0 >= 0 ? fp[s0] : try a0(fp)
                 let nfp = fp + size
-                if case let .function(fn) = fp[slot], fn.kindTag == 1 {
-                    let u = Unmanaged.passUnretained(unsafeDowncast(fn, to: Closure.self))
-                    let ok = u._withUnsafeGuaranteedRef { $0.proto.paramCount == 1 }
-                    if ok {
-                        nfp.initialize(to: x)
-                        return try u._withUnsafeGuaranteedRef { try m.invoke($0, nfp, span) }
-                    }
+                if let u = Compiler.closure(in: fp[slot], params: 1) {
+                    nfp.initialize(to: x)
+                    return try u._withUnsafeGuaranteedRef { try m.invoke($0, nfp, span) }
                 }
                 return try m.call(fp[slot], [x], [], span: span, top: nfp)
             }
         }
         let a0 = args[0].run, a1 = args[1].run
         if s0 >= 0 && s1 >= 0 {
-            // Both arguments are slots (`add(s, i)`): read them straight into the callee's frame, one copy each.
+            // Both arguments are slots (`add(s, i)`): read them straight into the callee's frame, one copy each
+            // (numbers bitwise).
             return { fp in
                 let nfp = fp + size
-                if case let .function(fn) = fp[slot], fn.kindTag == 1 {
-                    let u = Unmanaged.passUnretained(unsafeDowncast(fn, to: Closure.self))
-                    let ok = u._withUnsafeGuaranteedRef { $0.proto.paramCount == 2 }
-                    if ok {
-                        nfp.initialize(to: fp[s0]); (nfp + 1).initialize(to: fp[s1])
-                        return try u._withUnsafeGuaranteedRef { try m.invoke($0, nfp, span) }
-                    }
+                if let u = Compiler.closure(in: fp[slot], params: 2) {
+                    Compiler.copy(fp + s0, to: nfp); Compiler.copy(fp + s1, to: nfp + 1)
+                    return try u._withUnsafeGuaranteedRef { try m.invoke($0, nfp, span) }
                 }
                 return try m.call(fp[slot], [fp[s0], fp[s1]], [], span: span, top: nfp)
             }
@@ -771,15 +868,31 @@ final class Compiler {
             let x = s0 >= 0 ? fp[s0] : try a0(fp)
             let y = s1 >= 0 ? fp[s1] : try a1(fp)
             let nfp = fp + size
-            if case let .function(fn) = fp[slot], fn.kindTag == 1 {
-                let u = Unmanaged.passUnretained(unsafeDowncast(fn, to: Closure.self))
-                let ok = u._withUnsafeGuaranteedRef { $0.proto.paramCount == 2 }
-                if ok {
-                    nfp.initialize(to: x); (nfp + 1).initialize(to: y)
-                    return try u._withUnsafeGuaranteedRef { try m.invoke($0, nfp, span) }
-                }
+            if let u = Compiler.closure(in: fp[slot], params: 2) {
+                nfp.initialize(to: x); (nfp + 1).initialize(to: y)
+                return try u._withUnsafeGuaranteedRef { try m.invoke($0, nfp, span) }
             }
             return try m.call(fp[slot], [x, y], [], span: span, top: nfp)
+        }
+    }
+
+    /// The Loupe closure of `params` parameters that `v` (a slot's value) holds, unretained, or nil. Taking the
+    /// value as a parameter borrows it: matching on the slot in place copied the function (a retain and a
+    /// release around every call).
+    @inline(__always)
+    static func closure(in v: Value, params: Int) -> Unmanaged<Closure>? {
+        guard case let .function(fn) = v, fn.kindTag == 1 else { return nil }
+        let c = unsafeDowncast(fn, to: Closure.self)
+        return c.proto.paramCount == params ? Unmanaged.passUnretained(c) : nil
+    }
+
+    /// Copies a slot into an uninitialised one; numbers bitwise (no outlined copy).
+    @inline(__always)
+    static func copy(_ src: UnsafeMutablePointer<Value>, to dst: UnsafeMutablePointer<Value>) {
+        switch src.pointee {
+        case let .int(x): dst.initialize(to: .int(x))
+        case let .float(x): dst.initialize(to: .float(x))
+        default: dst.initialize(to: src.pointee)
         }
     }
 
@@ -802,30 +915,9 @@ final class Compiler {
         final class Site { @exclusivity(unchecked) var cached: Unmanaged<Closure>? }
         let site = Site(), size = frameSize, m = self.m
         if args.count == 1 && slot >= 0 {
-            let general = args[0].run, dspan = deltaSpan ?? span
-            return { fp in
-                // The argument is written straight into the callee's slot (nothing else is evaluated after it),
-                // so it is not copied and destroyed again around the call.
-                let nfp = fp + size
-                if case let .int(v) = fp[slot] {
-                    let (r, o) = v.addingReportingOverflow(delta)
-                    if o { throw Ops.overflow(deltaOp, v, deltaOp == .sub ? -delta : delta, dspan) }
-                    nfp.initialize(to: .int(r))
-                } else {
-                    nfp.initialize(to: try general(fp))
-                }
-                if let u = site.cached {
-                    return try u._withUnsafeGuaranteedRef { c in try m.invoke(c, nfp, span) }
-                }
-                let x = nfp.move()
-                nfp.initialize(to: .nil)
-                let f = box.p.pointee
-                if case let .function(fn) = f, fn.kindTag == 1 {
-                    let c = unsafeDowncast(fn, to: Closure.self)
-                    if c.proto.paramCount == 1 { site.cached = Unmanaged.passUnretained(c) }
-                }
-                return try m.call(f, [x], [], span: span, top: nfp)
-            }
+            let call = SlotDeltaCall(m: m, box: box, slot: slot, delta: delta, size: size, deltaOp: deltaOp,
+                                     span: span, deltaSpan: deltaSpan ?? span, general: args[0].run)
+            return { fp in try call.call(fp) }
         }
         if args.count == 1 {
             let a0 = args[0].run
@@ -864,6 +956,17 @@ final class Compiler {
         }
     }
 
+    /// `f(n - k)` or `f(n + k)` with `f` a top-level function (a constant global) and `n` a slot: the call site
+    /// that compileCall makes for it, or nil for any other call.
+    private func slotDeltaCall(_ e: Expr) -> SlotDeltaCall? {
+        guard let c = e as? CallExpr, c.keywords.isEmpty, c.args.count == 1, let n = c.callee as? NameExpr,
+              case let .global(box) = n.ref, box.constant, staticBuiltin(c.callee) == nil,
+              let b = c.args[0] as? BinaryExpr, b.op == .sub || b.op == .add,
+              case let .slot(a) = operand(b.lhs), case let .int(k) = operand(b.rhs), k != Int.min else { return nil }
+        return SlotDeltaCall(m: m, box: box, slot: a, delta: b.op == .sub ? -k : k, size: frameSize, deltaOp: b.op,
+                             span: c.span, deltaSpan: b.opSpan, general: compile(c.args[0]))
+    }
+
     private func compileCall(_ c: CallExpr) -> Code {
         let span = c.span, size = frameSize, m = self.m
         let callee = compile(c.callee)
@@ -888,7 +991,7 @@ final class Compiler {
         }
         if let n = c.callee as? NameExpr, case let .global(box) = n.ref, box.constant, args.count == 1 || args.count == 2 {
             if args.count == 1, let b = c.args[0] as? BinaryExpr, b.op == .sub || b.op == .add,
-               case let .slot(a) = operand(b.lhs), case let .int(k) = operand(b.rhs) {
+               case let .slot(a) = operand(b.lhs), case let .int(k) = operand(b.rhs), k != Int.min {
                 // `f(n - 1)`: the argument is computed inside the call node.
                 return compileCachedCall(box, args, span, slot: a, delta: b.op == .sub ? -k : k, deltaSpan: b.opSpan,
                                          deltaOp: b.op)

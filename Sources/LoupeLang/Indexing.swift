@@ -194,7 +194,7 @@ enum Indexing {
     static func length(_ v: Value, _ span: SourceSpan?) throws -> Int {
         switch v {
         case let .list(xs): return xs.count
-        case let .string(s): return s.count
+        case let .string(s): return characterCount(s)
         case let .record(r): return r.count
         case let .range(r): return r.count
         case let .tensor(t):

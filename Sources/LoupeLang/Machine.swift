@@ -95,15 +95,15 @@ final class Machine {
         }
     }
 
-    /// Runs closure `c` whose arguments are already in `nfp[0..<paramCount]`.
+    /// Runs closure `c` whose arguments are already in `nfp[0..<paramCount]`. Inlined into every call node, so
+    /// the error paths (messages built with string interpolation) are out of line: they made the hot path save
+    /// registers and reserve a large stack frame on every call.
     @inline(__always)
     func invoke(_ c: Closure, _ nfp: UnsafeMutablePointer<Value>, _ span: SourceSpan) throws -> Value {
         let s = st
         let p = c.proto
         if s.pointee.depth >= s.pointee.maxDepth || nfp + p.frameSize > stackEnd || loupeInterruptFlag != 0 {
-            for k in 0..<p.paramCount { nfp[k] = .nil }
-            try Machine.checkInterrupt(span)
-            throw LoupeError(.stackOverflow, "stack overflow at depth \(s.pointee.depth)", at: span)
+            throw refuseCall(p, nfp, span)
         }
         s.pointee.depth += 1
         let n = c.captureCount
@@ -125,25 +125,44 @@ final class Machine {
         let r: Value
         do {
             r = try p.body(nfp)
-        } catch var e as LoupeError {
-            Machine.clearFrame(nfp, p.frameSize)
-            s.pointee.depth -= 1
-            if e.trace.count < 20 { e.trace.append("in \(p.name) called at \(span.description)") }
-            throw e
         } catch {
             Machine.clearFrame(nfp, p.frameSize)
             s.pointee.depth -= 1
-            throw error
+            throw Machine.traced(error, p, span)
         }
         Machine.clearFrame(nfp, p.frameSize)
         s.pointee.depth -= 1
-        if s.pointee.unwind == unwindReturn {
-            s.pointee.unwind = 0
-            let v = s.pointee.ret
-            s.pointee.ret = .nil
-            return v
-        }
+        if s.pointee.unwind == unwindReturn { return takeReturn() }
         return r
+    }
+
+    /// The value of a `return` that ended the call.
+    @inline(never)
+    func takeReturn() -> Value {
+        st.pointee.unwind = 0
+        let v = st.pointee.ret
+        st.pointee.ret = .nil
+        return v
+    }
+
+    /// Why a call cannot start: an interrupt, or the depth limit / frame stack is exhausted. Clears the arguments
+    /// already written into the callee's frame.
+    @inline(never)
+    func refuseCall(_ p: FunctionProto, _ nfp: UnsafeMutablePointer<Value>, _ span: SourceSpan) -> Error {
+        for k in 0..<p.paramCount { nfp[k] = .nil }
+        if loupeInterruptFlag != 0 {
+            loupeInterruptFlag = 0
+            return LoupeError(.interrupted, "interrupted", at: span)
+        }
+        return LoupeError(.stackOverflow, "stack overflow at depth \(st.pointee.depth)", at: span)
+    }
+
+    /// An error leaving a call, with the call added to its trace (up to 20 entries).
+    @inline(never)
+    static func traced(_ error: Error, _ p: FunctionProto, _ span: SourceSpan) -> Error {
+        guard var e = error as? LoupeError else { return error }
+        if e.trace.count < 20 { e.trace.append("in \(p.name) called at \(span.description)") }
+        return e
     }
 
     /// Clears a frame so it holds no references; numbers need no destruction, so skip the call for them.

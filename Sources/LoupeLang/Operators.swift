@@ -5,10 +5,12 @@ import LoupeTensor
 /// list concatenation, broadcasting tensor arithmetic, structural equality and ordering. Every failure is a
 /// LoupeError at the operator's span.
 enum Ops {
+    @inline(never)
     static func typeError(_ op: BinaryOp, _ a: Value, _ b: Value, _ span: SourceSpan) -> LoupeError {
         LoupeError(.type, "unsupported operand types for \(op.rawValue): \(a.typeName) and \(b.typeName)", at: span)
     }
 
+    @inline(never)
     static func overflow(_ op: BinaryOp, _ x: Int, _ y: Int, _ span: SourceSpan) -> LoupeError {
         LoupeError(.value, "integer overflow in \(x) \(op.rawValue) \(y)", at: span)
     }

@@ -60,4 +60,44 @@ final class FastPathTests: XCTestCase {
         let e = try error("fn d(x) { x }; fn h(n) { d(n + 1) }; h(9223372036854775807)")
         XCTAssertEqual(e?.message, "integer overflow in 9223372036854775807 + 1")
     }
+
+    /// A loop that only appends to a local string grows a byte buffer in place; a loop that also reads the
+    /// string (here `let seen = s`, which turns the buffering off) is the plain code. Both must agree on values,
+    /// errors and what the string holds afterwards.
+    func testBufferedAppendsMatchPlainAppends() throws {
+        let interp = try Interpreter(registry: LoupeLibrary.makeRegistry())
+        interp.output = { _ in }
+        func outcome(_ src: String) -> Result<Value, LoupeError> {
+            do { return .success(try interp.run(src, file: "t")) } catch let e as LoupeError { return .failure(e) } catch {
+                return .failure(LoupeError(.value, "\(error)"))
+            }
+        }
+        let pieces = ["\"x\"", "\"\\u0301\"", "\"\\ud83d\\udc4d\"", "\"h\u{e9}llo\"", "\"\\r\"", "\"\\n\"", "str(i)",
+                      "f\"{i}:\"", "i", "[i]", "t", "\"\""]
+        var k = 0
+        for start in ["\"\"", "\"e\"", "0", "[]", "\"\\r\""] {
+            for a in pieces {
+                for b in pieces {
+                    for form in ["s += \(a); s = s + \(b)", "s += \(a); if i == 2 { break }; s += \(b)",
+                                 "if i == 3 { return 7 }; s = s + \(a); s += \(b)"] {
+                        k += 1
+                        let body = "var s = \(start); let t = \"ab\"; for i in 0..5 { \(form)"
+                        // The same text but for one name, so that errors after the loop have the same columns.
+                        let buffered = "fn b\(k)() { \(body); let seen = t }; [s, len(s), s == \"\" + s] }; b\(k)()"
+                        let plain = "fn p\(k)() { \(body); let seen = s }; [s, len(s), s == \"\" + s] }; p\(k)()"
+                        switch (outcome(buffered), outcome(plain)) {
+                        case let (.success(x), .success(y)): XCTAssertTrue(Value.equal(x, y), buffered)
+                        case let (.failure(x), .failure(y)):
+                            XCTAssertEqual(x.message, y.message, buffered)
+                            XCTAssertEqual(x.span?.column, y.span?.column, buffered)
+                        default: XCTFail(buffered)
+                        }
+                    }
+                }
+            }
+        }
+        // An error part-way: the string holds what was appended before it.
+        let caught = "fn c() { var s = \"\"; let r = try { for i in 0..9 { s += \"ab\"; if i == 4 { error(\"x\") } } } else e { 0 }; s }; c()"
+        XCTAssertTrue(Value.equal(try run(caught), .string(String(repeating: "ab", count: 5))))
+    }
 }
