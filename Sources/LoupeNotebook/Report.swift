@@ -154,7 +154,7 @@ public enum Report {
             }
             if nans > 0 { line += " · \(nans) nan" }
         }
-        return line + "\n" + clip(t.description, 2000)
+        return line + "\n" + clip(t.description, 1200)
     }
 
     static func fmt(_ d: Double) -> String {
@@ -198,7 +198,7 @@ public enum Report {
     h1.title{margin-bottom:.2rem}.summary{color:#666;margin-top:0;font-size:.9rem}
     pre{font:13px/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;overflow-x:auto;margin:.4rem 0;padding:.6rem .8rem;border-radius:6px}
     pre.code{background:#f4f5f7;border:1px solid #e3e5e8}
-    pre.output,pre.repr,pre.tensor{background:#fff;border:1px solid #eee}
+    pre.output,pre.repr,pre.tensor{background:#fff;border:1px solid #eee;max-height:24rem;overflow:auto}
     pre.error{background:#fff4f4;border:1px solid #f1b8b8;color:#8b1a1a}
     .cell{margin:1.4rem 0}.meta{font-size:.78rem;color:#888}.meta a{color:#888;text-decoration:none}.name{font-weight:600;color:#555}
     .badge{border-radius:3px;padding:0 .35rem;margin-left:.3rem}.badge.computed{background:#e6f4ea;color:#1e6b34}

@@ -311,13 +311,12 @@ public final class NotebookRunner {
         HostHooks.randomStream = NotebookRunner.stream(seed: notebook.frontMatter.seed, cell: cell)
         var loaded: [String] = []
         HostHooks.fileLoaded = { loaded.append($0) }
-        // A timer asks the interpreter to stop; the token keeps a late timer from stopping a later cell.
-        let token = NSLock()
-        var running = true
+        // A timer asks the interpreter to stop; the flag keeps a late timer from stopping a later cell.
+        let running = RunningFlag()
         if let t = cell.options.timeout {
             DispatchQueue.global().asyncAfter(deadline: .now() + t) {
-                token.lock(); defer { token.unlock() }
-                if running { Interpreter.requestInterrupt() }
+                running.lock.lock(); defer { running.lock.unlock() }
+                if running.value { Interpreter.requestInterrupt() }
             }
         }
         let t0 = DispatchTime.now().uptimeNanoseconds
@@ -332,7 +331,7 @@ public final class NotebookRunner {
         } catch {
             fail(&r, error)
         }
-        token.lock(); running = false; token.unlock()
+        running.lock.lock(); running.value = false; running.lock.unlock()
         r.seconds = seconds(since: t0)
         r.output = printed
         HostHooks.randomStream = nil
@@ -407,9 +406,15 @@ public final class NotebookRunner {
             entry.valueText = r.value.map { Report.isFigure($0, r) ? nil : Report.clip($0.repr, 4000) } ?? nil
             entry.figures = r.figures
             try? cache.store(entry)
-            return "\(e)"
+            return "display entry only: \(e)"
         } catch {
             return "\(error)"
         }
     }
+}
+
+/// Whether a cell is still running, shared with its timeout timer.
+private final class RunningFlag: @unchecked Sendable {
+    let lock = NSLock()
+    var value = true
 }

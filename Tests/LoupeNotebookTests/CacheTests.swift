@@ -80,7 +80,7 @@ final class CacheTests: XCTestCase {
                 }
             }
         }
-        XCTAssertEqual(cold.results[4].notCachedBecause, "'helper' is a function, which cannot be stored")
+        XCTAssertEqual(cold.results[4].notCachedBecause, "display entry only: 'helper' is a function, which cannot be stored")
         XCTAssertEqual(warm.results[5].bindings.map(\.value.repr), ["42"])
 
         // Once a cell that uses it must compute, the display-only cell runs first, then that cell.

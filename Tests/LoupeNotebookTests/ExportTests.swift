@@ -41,17 +41,22 @@ final class ExportTests: XCTestCase {
         XCTAssertEqual(doc["nbformat"] as? Int, 4)
         XCTAssertEqual(doc["nbformat_minor"] as? Int, 5)
         let cells = try XCTUnwrap(doc["cells"] as? [[String: Any]])
-        XCTAssertEqual(cells.map { $0["cell_type"] as? String }, ["raw", "markdown", "code", "code", "code"])
-        XCTAssertEqual(cells.map { $0["id"] as? String }, ["front-matter", "md-1", "cell-1", "cell-2", "cell-3"])
+        XCTAssertEqual(cells.map { $0["cell_type"] as? String }, ["raw", "markdown", "code", "code", "code", "code"])
+        XCTAssertEqual(cells.map { $0["id"] as? String }, ["front-matter", "md-1", "cell-1", "cell-2", "cell-3", "cell-4"])
         let outs = cells[2]["outputs"] as! [[String: Any]]
         XCTAssertEqual(outs.map { $0["output_type"] as? String }, ["stream", "execute_result"])
         XCTAssertEqual(outs[0]["text"] as? [String], ["rows: 2\n"])
         XCTAssertEqual(((outs[1]["data"] as? [String: Any])?["text/plain"] as? [String]), ["[{i: 0, sq: 0}, {i: 1, sq: 1}]"])
         XCTAssertEqual(cells[2]["source"] as? [String], ["let rows = map(0..params.k, fn(i) { {i: i, sq: i * i} })\n", "print(\"rows:\", len(rows))\n", "rows"])
         XCTAssertEqual(((cells[3]["metadata"] as? [String: Any])?["jupyter"] as? [String: Bool]), ["source_hidden": true])
-        let err = (cells[4]["outputs"] as! [[String: Any]])[0]
+        let fig = (cells[4]["outputs"] as! [[String: Any]])
+        XCTAssertEqual(fig.map { $0["output_type"] as? String }, ["display_data"])
+        let data = try XCTUnwrap(fig[0]["data"] as? [String: Any])
+        XCTAssertTrue((data["image/svg+xml"] as? [String])?.first?.hasPrefix("<svg") == true)
+        XCTAssertEqual(data["text/plain"] as? [String], ["Squares"])
+        let err = (cells[5]["outputs"] as! [[String: Any]])[0]
         XCTAssertEqual(err["output_type"] as? String, "error")
-        XCTAssertTrue((err["evalue"] as? String)?.hasPrefix("export.nb:21:") == true, "\(err)")
+        XCTAssertTrue((err["evalue"] as? String)?.hasPrefix("export.nb:25:") == true, "\(err)")
         for c in cells { XCTAssertTrue(["raw", "markdown"].contains(c["cell_type"] as! String) || c["execution_count"] != nil) }
     }
 
@@ -65,6 +70,8 @@ final class ExportTests: XCTestCase {
         XCTAssertTrue(md.contains("| i | sq |\n|---|---|\n| 0 | 0 |\n| 1 | 1 |\n"))
         XCTAssertFalse(md.contains("sum(map(rows"), "hidden code stays hidden")
         XCTAssertTrue(md.contains("```text\n1\n```"))
-        XCTAssertTrue(md.contains("export.nb:21:"))
+        XCTAssertTrue(md.contains("export.nb:25:"))
+        XCTAssertTrue(md.contains("<figure>\n<svg"))
+        XCTAssertTrue(md.contains("<figcaption>Squares</figcaption>"))
     }
 }
