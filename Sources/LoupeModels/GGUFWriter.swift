@@ -64,7 +64,7 @@ public final class GGUFWriter {
     public func set(_ key: String, _ value: GGUFValue, elementType: GGUFValueType? = nil) {
         if values[key] == nil { keys.append(key) }
         values[key] = value
-        if let et = elementType { elementTypes[key] = et } else { elementTypes[key] = nil }
+        elementTypes[key] = elementType
     }
 
     /// Removes a metadata key.
