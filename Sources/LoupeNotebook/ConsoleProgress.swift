@@ -23,10 +23,7 @@ public final class ConsoleProgress: RunObserver, ProgressSink {
     }
 
     private func stamp() -> String {
-        let f = DateFormatter()
-        f.dateFormat = "HH:mm:ss"
-        f.timeZone = TimeZone(identifier: "UTC")
-        return "[" + f.string(from: clock()) + "]"
+        "[" + UTCStamp.clock(clock()) + "]"
     }
 
     private func bar(_ done: Int, _ total: Int, width: Int = 20) -> String {

@@ -52,7 +52,7 @@ public enum OutputWriter {
             "sha256": run.notebookHash, "seed": NSNumber(value: run.notebook.frontMatter.seed),
             "params": Dictionary(uniqueKeysWithValues: run.params.map { ($0.name, paramJSON($0.value)) }),
             "loupe_version": run.loupeVersion, "seconds": run.seconds,
-            "started": ISO8601DateFormatter().string(from: run.started), "failed": run.failed, "cells": cells,
+            "started": UTCStamp.iso8601(run.started), "failed": run.failed, "cells": cells,
         ]
         let data = try JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         try writeAtomically(data, to: p.outDirectory + "/manifest.json")

@@ -172,8 +172,7 @@ public enum Report {
         row("seed", "<code>\(nb.frontMatter.seed)</code>")
         row("params", run.params.isEmpty ? "none" : run.params.map { "<code>\(escapeHTML($0.name))=\(escapeHTML($0.value.description))</code>" }.joined(separator: " "))
         row("loupe", "<code>\(escapeHTML(run.loupeVersion))</code>")
-        let iso = ISO8601DateFormatter()
-        row("run", "\(iso.string(from: run.started)), \(String(format: "%.3f", run.seconds)) s")
+        row("run", "\(UTCStamp.iso8601(run.started)), \(String(format: "%.3f", run.seconds)) s")
         var models: [String: String] = [:]
         for r in run.results { for (p, s) in r.modelFiles { models[p] = s } }
         row("model files", models.isEmpty ? "none" : models.sorted { $0.key < $1.key }.map {

@@ -171,3 +171,26 @@ func escapeHTML(_ s: String) -> String {
     }
     return out
 }
+
+/// UTC time stamps without Foundation's date formatters, which load ICU (tens of milliseconds at start-up).
+enum UTCStamp {
+    private static func parts(_ date: Date) -> tm {
+        var t = time_t(date.timeIntervalSince1970.rounded(.down))
+        var out = tm()
+        gmtime_r(&t, &out)
+        return out
+    }
+
+    /// `2026-11-29T08:20:36Z`
+    static func iso8601(_ date: Date) -> String {
+        let t = parts(date)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", Int(t.tm_year) + 1900, Int(t.tm_mon) + 1, Int(t.tm_mday),
+                      Int(t.tm_hour), Int(t.tm_min), Int(t.tm_sec))
+    }
+
+    /// `08:20:36`
+    static func clock(_ date: Date) -> String {
+        let t = parts(date)
+        return String(format: "%02d:%02d:%02d", Int(t.tm_hour), Int(t.tm_min), Int(t.tm_sec))
+    }
+}
