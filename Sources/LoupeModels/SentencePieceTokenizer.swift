@@ -4,11 +4,75 @@
 /// whose concatenation is a vocabulary token is queued by that token's score; the highest score merges first (ties:
 /// leftmost first), its neighbours' pairs are queued, and stale entries are skipped. A symbol left that is not a
 /// token is written as byte tokens `<0xNN>` (byte fallback). Port of `llm_tokenizer_spm_session`.
-struct SentencePieceModel: Sendable {
+///
+/// Speed: llama.cpp runs one queue over a whole text. Merges in two stretches of text are independent when no
+/// token can span the point between them, so the text is cut before every `▁` whose preceding character never
+/// precedes a `▁` inside a vocabulary token (for Gemma 3 only `>` does, in `>▁</`); each piece is encoded on its
+/// own, with the same result, and cached like a BPE word.
+final class SentencePieceModel: @unchecked Sendable {
     let vocab: ByteStringTable
     let scores: [Float]
     /// `<0xNN>` token of each byte (or the single-byte token, or -1).
     let byteTokens: [Int32]
+    /// Characters that some token has right before an inner `▁`: never cut between them and the `▁`.
+    private let joinsSpace: Set<UInt32>
+    private var cache: [[UInt8]: [Int32]] = [:]
+    private let cacheLimit = 50_000
+    private let lock = NSLockLike()
+
+    init(vocab: ByteStringTable, scores: [Float], byteTokens: [Int32], tokens: [[UInt8]]) {
+        self.vocab = vocab
+        self.scores = scores
+        self.byteTokens = byteTokens
+        var joins = Set<UInt32>()
+        let mark: [UInt8] = [0xE2, 0x96, 0x81]
+        for t in tokens where t.count > 3 {
+            var i = 1
+            while i + 3 <= t.count {
+                if t[i] == mark[0] && t[i + 1] == mark[1] && t[i + 2] == mark[2] {
+                    var j = i - 1
+                    while j > 0 && t[j] & 0xC0 == 0x80 { j -= 1 }
+                    let c = UnicodeTables.codepoints(t[j ..< i]).first ?? 0
+                    if c != 0x2581 { joins.insert(c) }
+                }
+                i += 1
+            }
+        }
+        joinsSpace = joins
+    }
+
+    /// Encodes `text` (spaces already written as `▁`).
+    func encode(_ text: [UInt8], into out: inout [Int32]) {
+        var start = 0
+        var i = 1
+        let n = text.count
+        while i + 3 <= n {
+            if text[i] == 0xE2 && text[i + 1] == 0x96 && text[i + 2] == 0x81 {
+                var j = i - 1
+                while j > start && text[j] & 0xC0 == 0x80 { j -= 1 }
+                let prev = UnicodeTables.codepoints(text[j ..< i]).first ?? 0
+                if prev != 0x2581 && !joinsSpace.contains(prev) {
+                    encodePiece(Array(text[start ..< i]), into: &out)
+                    start = i
+                }
+                i += 3
+            } else {
+                i += 1
+            }
+        }
+        if start < n { encodePiece(Array(text[start ..< n]), into: &out) }
+    }
+
+    private func encodePiece(_ piece: [UInt8], into out: inout [Int32]) {
+        if let hit = lock.withLock({ cache[piece] }) { out.append(contentsOf: hit); return }
+        var tokens: [Int32] = []
+        encodeOneQueue(piece, into: &tokens)
+        lock.withLock {
+            if cache.count >= cacheLimit { cache.removeAll(keepingCapacity: true) }
+            cache[piece] = tokens
+        }
+        out.append(contentsOf: tokens)
+    }
 
     private struct Bigram: Comparable {
         var score: Float
@@ -20,7 +84,8 @@ struct SentencePieceModel: Sendable {
         static func == (a: Bigram, b: Bigram) -> Bool { a.score == b.score && a.left == b.left }
     }
 
-    func encode(_ text: [UInt8], into out: inout [Int32]) {
+    /// llama.cpp's algorithm on `text` as one queue (no cutting, no cache).
+    func encodeOneQueue(_ text: [UInt8], into out: inout [Int32]) {
         if text.isEmpty { return }
         text.withUnsafeBytes { t in
             let n = t.count

@@ -44,7 +44,8 @@ extension Tokenizer {
         }
 
         var p = Parts(algorithm: .sentencePiece, tokenTexts: tokenTexts, literal: literal, pieces: [], types: types,
-                      engine: .spm(SentencePieceModel(vocab: literal, scores: scores, byteTokens: [])), specials: [])
+                      engine: .spm(SentencePieceModel(vocab: literal, scores: scores, byteTokens: [], tokens: [])),
+                      specials: [])
         var bos: Int32 = -1, eos: Int32 = -1, unk: Int32 = -1, sep: Int32 = -1, pad: Int32 = -1
         var addBOS = false, addEOS = false, addSpacePrefix = false
         let pre = gguf.string("tokenizer.ggml.pre") ?? ""
@@ -55,7 +56,8 @@ extension Tokenizer {
             p.algorithm = .sentencePiece
             bos = 1; eos = 2; unk = 0
             addBOS = true; addSpacePrefix = true
-            p.engine = .spm(SentencePieceModel(vocab: literal, scores: scores, byteTokens: byteTokenTable()))
+            p.engine = .spm(SentencePieceModel(vocab: literal, scores: scores, byteTokens: byteTokenTable(),
+                                               tokens: tokenTexts))
         case "bert":
             p.algorithm = .wordPiece
             bos = 101; unk = 100; sep = 102; pad = 0

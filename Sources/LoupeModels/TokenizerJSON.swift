@@ -114,7 +114,8 @@ extension Tokenizer {
         }
 
         var p = Parts(algorithm: .wordPiece, tokenTexts: tokenTexts, literal: literal, pieces: [], types: types,
-                      engine: .spm(SentencePieceModel(vocab: literal, scores: [], byteTokens: [])), specials: [])
+                      engine: .spm(SentencePieceModel(vocab: literal, scores: [], byteTokens: [], tokens: [])),
+                      specials: [])
         switch type {
         case "WordPiece":
             let prefix = model["continuing_subword_prefix"] as? String ?? "##"

@@ -73,6 +73,19 @@ final class TokenizerTests: XCTestCase {
         XCTAssertEqual(gemma.encode("Hi", addSpecial: true).first, 2)
         let turn = gemma.encode("<start_of_turn>user\n")
         XCTAssertEqual(gemma.token(turn[0]), "<start_of_turn>")
+
+        // Cutting SentencePiece input before spaces (for speed and caching) changes nothing: compare with one
+        // queue over the whole text, including the one Gemma token that spans a space (`>▁</`).
+        guard case let .spm(model) = gemma.engine else { return XCTFail("Gemma 3 should use SentencePiece") }
+        for text in ["<b> </b> a> </x> >   </ q", "The quick brown fox,  jumps;\n\n over the lazy dog 12345.",
+                     String(repeating: "naïve café > </p> ", count: 20)] {
+            var escaped: [UInt8] = []
+            Tokenizer.appendEscapingSpaces(Array(text.utf8)[...], to: &escaped)
+            var whole: [Int32] = [], cut: [Int32] = []
+            model.encodeOneQueue(escaped, into: &whole)
+            model.encode(escaped, into: &cut)
+            XCTAssertEqual(cut, whole, text)
+        }
     }
 
     func testMiniLMMatchesTokenizersLibrary() throws {
