@@ -8,6 +8,7 @@ import LoupeTensor
 /// - `Functional.swift`: `map`, `filter`, `reduce`, `zip`, ... calling back into Loupe (top level).
 /// - `JSON.swift`: the `json` namespace.
 /// - `TensorBuiltins.swift`: tensors (top level, numpy-like names), `linalg` and `nn` namespaces.
+/// - `ModelBuiltins.swift`: the `model` namespace and the model object (encode, logits, forward with hooks, generate, chat).
 /// - `PlotBuiltins.swift`: the `plot` namespace (figures from LoupePlot).
 /// - `MetricsBuiltins.swift`, `MLBuiltins.swift`: the `metrics` and `ml` namespaces (LoupeMethods).
 ///
@@ -28,6 +29,7 @@ public enum LoupeLibrary {
         FunctionalBuiltins.register(r)
         JSONBuiltins.register(r)
         TensorBuiltins.register(r)
+        ModelBuiltins.register(r)
         PlotBuiltins.register(r)
         MetricsBuiltins.register(r)
         MLBuiltins.register(r)
