@@ -14,12 +14,11 @@ struct BenchCommand: ParsableCommand {
             medians of alternating repetitions (Loupe, pause, peer, pause, ...) after warm-up; a repetition of a fast case \
             is a ~0.1 s batch of calls timed one by one. A peer that cannot run prints \
             peer=missing. Environment: LOUPE_BENCH_PYTHON (default python3) runs the Python peers; LOUPE_BENCH_PEERS \
-            overrides the folder of the peer scripts (default bench/peers). Suites: tensor, interp, notebook (implemented); \
-            model (not yet).
+            overrides the folder of the peer scripts (default bench/peers). Suites: tensor, interp, notebook, model.
             """)
 
-    static let implemented = ["tensor", "interp", "notebook"]
-    static let planned = ["model"]
+    static let implemented = ["tensor", "interp", "notebook", "model"]
+    static let planned: [String] = []
 
     @Argument(help: "Suites to run (tensor, interp, notebook, model). Default: every implemented suite.")
     var suites: [String] = []
@@ -66,6 +65,7 @@ struct BenchCommand: ParsableCommand {
             case "tensor": all = TensorSuite.cases
             case "interp": all = InterpSuite.cases
             case "notebook": all = NotebookSuite.cases
+            case "model": all = ModelSuite.cases
             default: all = []
             }
             for c in all where filters.isEmpty || filters.contains(where: { "\(s)/\(c.name)".contains($0) }) {
