@@ -9,6 +9,10 @@ let kernelFlags: [SwiftSetting] = [
     .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release)),
 ]
 
+/// Kernel modules compile optimized even in debug builds: unoptimized SIMD code runs ~100x slower, and the debug
+/// test suite runs real models through these kernels (a 5-token SmolLM2 forward took minutes at -Onone).
+let optimizedInDebug: [SwiftSetting] = kernelFlags + [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
 let package = Package(
     name: "Loupe",
     platforms: [.macOS(.v13)],
@@ -25,7 +29,7 @@ let package = Package(
     targets: [
         // OpenBLAS (BLAS + LAPACK), opened at run time so the core type can be chosen first.
         .target(name: "CBLAS", linkerSettings: [.linkedLibrary("dl")]),
-        .target(name: "LoupeTensor", dependencies: ["CBLAS"], swiftSettings: kernelFlags),
+        .target(name: "LoupeTensor", dependencies: ["CBLAS"], swiftSettings: optimizedInDebug),
         // GNU readline for the REPL.
         .systemLibrary(name: "CReadline", providers: [.apt(["libreadline-dev"])]),
         // The language: lexer, parser, resolver, interpreter, values, errors, builtin registry.
@@ -34,7 +38,7 @@ let package = Package(
         // SVG charts; depends on nothing of ours.
         .target(name: "LoupePlot", swiftSettings: kernelFlags),
         // GGUF and safetensors, tokenizers, architectures, inference, generation, hooks.
-        .target(name: "LoupeModels", dependencies: ["LoupeTensor", "CBLAS"], swiftSettings: kernelFlags),
+        .target(name: "LoupeModels", dependencies: ["LoupeTensor", "CBLAS"], swiftSettings: optimizedInDebug),
         // The research methods and metrics, one file per method.
         .target(name: "LoupeMethods", dependencies: ["LoupeTensor", "LoupeModels"], swiftSettings: kernelFlags),
         // Binds the Swift modules (tensors, models, methods, plots) into the language.
