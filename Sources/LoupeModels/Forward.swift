@@ -82,6 +82,8 @@ public final class InferenceSession {
     let ropeLocal: RoPETable?
     /// The tokens processed so far.
     public private(set) var tokens: [Int] = []
+    /// A one-element array reused by `stepLogits`, so a decode step allocates nothing.
+    private var stepIDs = [0]
 
     init(model: LanguageModel, cache: KVCache? = nil, tokens: [Int] = []) {
         let c = model.config
@@ -113,12 +115,13 @@ public final class InferenceSession {
     /// Runs one token; returns a view of its logits, valid until the next call on this session (no allocation).
     public func stepLogits(_ id: Int) throws -> UnsafeBufferPointer<Float> {
         model.countStep()
-        try compute([id], allLogits: false, hooks: nil)
+        stepIDs[0] = id
+        try compute(stepIDs, allLogits: false, hooks: nil)
         return UnsafeBufferPointer(start: scratch.logits, count: model.config.vocab)
     }
 
     /// Runs `ids` and returns a view of the last position's logits (valid until the next call).
-    func prefillLogits(_ ids: [Int]) throws -> UnsafeBufferPointer<Float> {
+    public func prefillLogits(_ ids: [Int]) throws -> UnsafeBufferPointer<Float> {
         model.countPrefill()
         try compute(ids, allLogits: false, hooks: nil)
         return UnsafeBufferPointer(start: scratch.logits, count: model.config.vocab)

@@ -117,6 +117,14 @@ final class LogitsTests: XCTestCase {
         return worst
     }
 
+    func testSmolLM2MatchesLlamaCpp() throws {
+        try check(try TestModels.smollm(), try fixture("logits_smollm2"))
+    }
+
+    func testGemma3MatchesLlamaCpp() throws {
+        try check(try TestModels.gemma(), try fixture("logits_gemma3"))
+    }
+
     func testQwen2RandomWeightsMatchReference() throws {
         try check(try TestModels.qwen2(), try fixture("logits_qwen2"))
     }
