@@ -59,7 +59,7 @@ TEXTS = [
     "Wait... what?!? (really) -- yes: \"quoted\", 'single'; #hashtag @user $100 50% & more.",  # 6 punctuation
     "It's 3:45pm on 2024-03-15, and the temperature is -7.5°C.",  # 7 numbers
     "你好，世界！",                                              # 8  CJK: one token per ideograph
-    LONG,                                                     # 9  long (~70 tokens)
+    LONG,                                                     # 9  long (53 tokens)
     LONG * 5,                                                 # 10 past max_seq_length: truncated to 256
     "A cat sits on the mat.",                                 # 11
 ]
