@@ -33,6 +33,7 @@ public enum LoupeLibrary {
         PlotBuiltins.register(r)
         MetricsBuiltins.register(r)
         MLBuiltins.register(r)
+        AvailabilityBuiltins.register(r)
     }
 
     /// The `# doc:` comments of library code written in Loupe (`stdlib/*.loupe`), by the name of the `fn` or `let`
