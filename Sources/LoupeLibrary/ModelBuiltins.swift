@@ -62,8 +62,12 @@ enum ModelBuiltins {
             if path.hasSuffix(".gguf") {
                 object = ModelObject(try LanguageModel.load(path: path), name: nameOrPath)
             } else {
-                throw ModelRunError.invalidArgument(function: "model.load",
-                    message: "\(path): safetensors models load through the encoder (not built yet for decoders)")
+                // A safetensors folder (or a file inside one): today's safetensors architecture is the BERT
+                // sentence encoder; its config.json says which it is, and the encoder refuses any other.
+                var isDir: ObjCBool = false
+                FileManager.default.fileExists(atPath: path, isDirectory: &isDir)
+                let folder = isDir.boolValue ? path : URL(fileURLWithPath: path).deletingLastPathComponent().path
+                object = EncoderObject(try SentenceEncoder.load(path: folder), name: nameOrPath)
             }
         } catch let e as LoupeError { throw e } catch { throw a.fail("\(error)", kind: .io) }
         HostHooks.recordFileLoaded(path)
@@ -451,5 +455,94 @@ extension LanguageModel {
     /// Position of each hook name in forward order (for listing a capture cache the way the pass ran).
     var hookOrder: [String: Int] {
         Dictionary(uniqueKeysWithValues: hookNames.enumerated().map { ($1, $0) })
+    }
+}
+
+/// A loaded sentence encoder (BERT, e.g. all-MiniLM-L6-v2): `embed(texts)` gives normalised sentence embeddings,
+/// `hidden_states(text)` the last layer per token, `encode(text)` the token ids with [CLS] ... [SEP].
+final class EncoderObject: HostObject {
+    let encoder: SentenceEncoder
+    let name: String
+
+    init(_ encoder: SentenceEncoder, name: String) {
+        self.encoder = encoder
+        self.name = name
+    }
+
+    var typeName: String { "model" }
+    var summary: String {
+        let c = encoder.config
+        return "<model \(name): bert encoder, \(c.numLayers) layers, d_model \(c.hiddenSize), vocab \(c.vocabSize)>"
+    }
+    var memberNames: [String] { ["config", "decode", "dimension", "embed", "encode", "hidden_states", "name", "path", "similarity"] }
+
+    private func method(_ name: String, _ parameters: [Parameter], _ doc: String,
+                        _ body: @escaping (LibArgs) throws -> Value) -> Value {
+        .function(Builtin(name: "model.\(name)", parameters: parameters, doc: doc) { raw in
+            let a = LibArgs(raw)
+            return try ModelBuiltins.guarded(a) { try body(a) }
+        })
+    }
+
+    private func texts(_ a: LibArgs, _ name: String) throws -> [String] {
+        switch a[name] {
+        case let .string(s): return [s]
+        case let .list(xs):
+            return try xs.map { x in
+                guard case let .string(s) = x else { throw a.typeError(name, "a string or a list of strings", x) }
+                return s
+            }
+        default: throw a.typeError(name, "a string or a list of strings", a[name])
+        }
+    }
+
+    func member(_ name: String) -> Value? {
+        let e = encoder
+        switch name {
+        case "name": return .string(self.name)
+        case "path": return .string(e.directory.path)
+        case "dimension": return .int(e.dimension)
+        case "config":
+            let c = e.config
+            return .record(Record(["architecture": .string("bert"), "layers": .int(c.numLayers), "d_model": .int(c.hiddenSize),
+                                   "heads": .int(c.numHeads), "d_ff": .int(c.intermediateSize), "vocab": .int(c.vocabSize),
+                                   "context": .int(c.maxPositions), "pooling": .string(e.pooling.rawValue),
+                                   "normalize": .bool(e.normalize), "max_length": .int(e.maxSequenceLength)]))
+        case "embed":
+            return method("embed", [Parameter("texts")],
+                          "Sentence embeddings: a tensor [N, d] for a list of N texts ([d] for one text), pooled and normalised as the model's modules say.") { [unowned self] a in
+                let ts = try self.texts(a, "texts")
+                guard !ts.isEmpty else { throw a.error("texts", "is empty") }
+                let out = try e.embed(ts)
+                if case .string = a["texts"] { return .tensor(try out.reshape([e.dimension])) }
+                return .tensor(out)
+            }
+        case "similarity":
+            return method("similarity", [Parameter("a", .string), Parameter("b", .string)],
+                          "Cosine similarity of two texts' embeddings.") { a in
+                let out = try e.embed([try a.string("a"), try a.string("b")]).scalars
+                let d = e.dimension
+                var dot = 0.0, na = 0.0, nb = 0.0
+                for i in 0..<d {
+                    dot += Double(out[i]) * Double(out[d + i])
+                    na += Double(out[i]) * Double(out[i]); nb += Double(out[d + i]) * Double(out[d + i])
+                }
+                return .float(dot / (na.squareRoot() * nb.squareRoot()))
+            }
+        case "hidden_states":
+            return method("hidden_states", [Parameter("text", .string)], "The last layer's hidden states of one text, [T, d] (T counts [CLS] and [SEP]).") { a in
+                .tensor(try e.hiddenStates(try a.string("text")))
+            }
+        case "encode":
+            return method("encode", [Parameter("text", .string)], "Token ids of text as the encoder sees it, with [CLS] and [SEP].") { a in
+                ModelBuiltins.intList(e.tokenIds(try a.string("text")))
+            }
+        case "decode":
+            return method("decode", [Parameter("ids", .list)], "The text of token ids.") { a in
+                let ids = try ModelBuiltins.ids(a["ids"], a, "ids", vocab: e.config.vocabSize)
+                return .string(e.tokenizer.decode(ids))
+            }
+        default: return nil
+        }
     }
 }
