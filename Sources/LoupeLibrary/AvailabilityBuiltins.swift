@@ -212,7 +212,11 @@ enum AvailabilityBuiltins {
         r.add("availability", name, parameters, doc: doc) { a in
             do { return try body(a) }
             catch let e as LoupeError { throw e }
-            catch let e as AvailabilityError { throw a.fail(e.description) }
+            catch let e as AvailabilityError {
+                // The description starts "availability.NAME: "; fail() puts the function's name first itself.
+                let d = e.description
+                throw a.fail(d.range(of: ": ").map { String(d[$0.upperBound...]) } ?? d)
+            }
             catch let e as QADatasetError { throw a.fail(e.description, kind: .io) }
             catch let e as TensorError { throw a.tensorError(e) }
             catch { throw a.fail("\(error)") }

@@ -190,7 +190,7 @@ final class AvailabilityTests: XCTestCase {
         let facts = Dictionary(uniqueKeysWithValues: try QADataset.loadFacts().map { ($0.id, $0) })
         let cases = Self.fixture.root.cases("prompts").nonEmpty("prompts")
         let items = try cases.map { try XCTUnwrap(facts[$0.raw["id"] as? String ?? ""]) }
-        let results = try Availability.evaluate(model: model, items: items, options: .init(chat: true, maxTokens: 8, sequenceMass: true))
+        let results = try Availability.evaluate(model: model, items: items, options: .init(chat: true, maxTokens: 8))
         for (fx, r) in zip(cases, results) {
             let ids = try Availability.prompt(model: model, question: r.question, chat: true, style: .facts)
             XCTAssertEqual(ids, fx.ints("ids"), "\(r.id): prompt ids (jinja2 + llama.cpp)")
@@ -203,14 +203,15 @@ final class AvailabilityTests: XCTestCase {
                 XCTAssertEqual(r.greedyProbability, fx.double("greedy_p"), accuracy: 2e-3, r.id)
                 XCTAssertEqual(r.answerTokens, fx.ints("answer_tokens"), r.id)
             }
-            let seq = try XCTUnwrap(r.sequenceMass)
-            XCTAssertEqual(seq, fx.double("sequence_mass"), accuracy: 2e-3 + 0.01 * fx.double("sequence_mass"), r.id)
+            XCTAssertNil(r.sequenceMass, "computed only when asked for")
             XCTAssertEqual(r.correct, Availability.matches(answer: fx.raw["answer"] as? String ?? "", aliases: r.aliases), r.id)
             XCTAssertEqual(r.candidates.last, r.gold)
         }
         // The teacher-forced pieces one by one.
         let detail = try Availability.sequenceMass(model: model, prompt: cases[1].ints("ids"),
                                                    aliases: items[1].aliases.flatMap(Availability.surfaceVariants))
+        XCTAssertEqual(detail.total, cases[1].double("sequence_mass"), accuracy: 2e-3 + 0.01 * cases[1].double("sequence_mass"))
+        XCTAssertEqual(detail.sequences.count, cases[1].cases("sequences").count)
         for (mine, ref) in zip(detail.sequences, cases[1].cases("sequences")) {
             XCTAssertEqual(mine.tokens, ref.ints("tokens"), mine.text)
             XCTAssertEqual(mine.probability, ref.double("probability"), accuracy: 1e-3 + 0.02 * ref.double("probability"), mine.text)
