@@ -4,6 +4,8 @@ import Foundation
 /// counts can be checked against it: edges from `linspace(lo, hi, bins + 1)`, each bin half-open `[a, b)` except
 /// the last, which includes its right edge, and the same correction for values that rounding puts one bin off.
 public struct Histogram: Equatable {
+    /// The most bins a histogram may have (a figure cannot show more, and a typo like 2^40 must not allocate).
+    public static let maxBins = 100_000
     /// `bins + 1` increasing edges.
     public let edges: [Double]
     /// One count per bin.
@@ -19,13 +21,14 @@ public struct Histogram: Equatable {
     /// - Throws: `PlotError.invalidBins`, `.invalidRange`, or `.noFiniteValues` when nothing remains to bin.
     public static func compute(_ values: [Double], bins: Int, range: ClosedRange<Double>? = nil,
                                logarithmic: Bool = false, series: String = "series 1") throws -> Histogram {
-        guard bins >= 1 else { throw PlotError.invalidBins(bins) }
+        // A cap keeps absurd bin counts (bins: 2^40) an error rather than an allocation that kills the process.
+        guard bins >= 1, bins <= Histogram.maxBins else { throw PlotError.invalidBins(bins) }
         let scale: Scale = logarithmic ? .log : .linear
         if let range, !(range.lowerBound.isFinite && range.upperBound.isFinite && range.lowerBound < range.upperBound)
             || (logarithmic && range.lowerBound <= 0) {
             throw PlotError.invalidRange(lo: range.lowerBound, hi: range.upperBound)
         }
-        let data = values.filter { scale.accepts($0) }.map(scale.transform)
+        let data = values.filter { $0.isFinite && scale.accepts($0) }.map(scale.transform)
         guard !data.isEmpty else { throw PlotError.noFiniteValues(series: series) }
         var first: Double, last: Double
         if let range {
@@ -34,6 +37,9 @@ public struct Histogram: Equatable {
             first = data.min()!; last = data.max()!
             if first == last { first -= 0.5; last += 0.5 }
         }
+        // A span that overflows (values near ±Double.greatestFiniteMagnitude), or one that the ±0.5 widening of a
+        // constant sample cannot open (|value| beyond 2^53), has no meaningful bins.
+        guard (last - first).isFinite, last > first else { throw PlotError.invalidRange(lo: first, hi: last) }
         // numpy.linspace: start + i * (delta / bins), with the last edge set to stop exactly.
         let step = (last - first) / Double(bins)
         var edges = (0...bins).map { Double($0) * step + first }

@@ -43,7 +43,7 @@ public enum PlotError: Error, Equatable, CustomStringConvertible {
         case let .nonPositiveOnLogAxis(axis, s, index, value):
             return "\(PlotError.show(s)): value \(NumberFormat.plain(value)) at index \(index) cannot be shown on a log \(axis) axis (log axes need values > 0)"
         case let .invalidBins(n):
-            return "bins must be at least 1, got \(n)"
+            return "bins must be between 1 and \(Histogram.maxBins), got \(n)"
         case let .invalidRange(lo, hi):
             return "range must be finite with lo < hi, got [\(NumberFormat.plain(lo)), \(NumberFormat.plain(hi))]"
         case let .raggedMatrix(row, expected, got):
