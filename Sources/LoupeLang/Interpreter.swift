@@ -163,32 +163,37 @@ public final class Interpreter {
 
     /// Namespaces ("metrics") as records of their functions; deeper names ("a.b.c") nest.
     private func buildNamespaces() {
-        var tree: [String: Any] = [:]
+        // One tree node per namespace; fields keep registration order (the order `:help` and completion show),
+        // found in one pass over the registry instead of re-scanning every name per comparison.
+        final class Node {
+            var keys: [String] = []
+            var children: [String: Node] = [:]
+            var functions: [String: Builtin] = [:]
+        }
+        let root = Node()
         for name in registry.names where name.contains(".") {
             let parts = name.split(separator: ".").map(String.init)
-            func insert(_ t: inout [String: Any], _ i: Int) {
-                if i == parts.count - 1 {
-                    t[parts[i]] = registry.lookup(name)!
-                    return
-                }
-                var sub = t[parts[i]] as? [String: Any] ?? [:]
-                insert(&sub, i + 1)
-                t[parts[i]] = sub
+            var node = root
+            for part in parts.dropLast() {
+                if let child = node.children[part] { node = child; continue }
+                let child = Node()
+                node.children[part] = child
+                node.keys.append(part)
+                node = child
             }
-            insert(&tree, 0)
+            let leaf = parts[parts.count - 1]
+            if node.functions[leaf] == nil && node.children[leaf] == nil { node.keys.append(leaf) }
+            node.functions[leaf] = registry.lookup(name)!
         }
-        let order = registry.names
-        func value(_ t: [String: Any]) -> Value {
-            let keys = t.keys.sorted { a, b in
-                (order.firstIndex { $0.hasSuffix("." + a) || $0.contains("." + a + ".") } ?? 0)
-                    < (order.firstIndex { $0.hasSuffix("." + b) || $0.contains("." + b + ".") } ?? 0)
-            }
-            return .record(Record(keys: keys, values: keys.map { k in
-                if let b = t[k] as? Builtin { return .function(b) }
-                return value(t[k] as! [String: Any])
+        func value(_ node: Node) -> Value {
+            .record(Record(keys: node.keys, values: node.keys.map { k in
+                if let child = node.children[k] { return value(child) }
+                return .function(node.functions[k]!)
             }))
         }
-        for (k, v) in tree { namespaces[k] = (v as? [String: Any]).map(value) ?? .function(v as! Builtin) }
+        for k in root.keys {
+            namespaces[k] = root.children[k].map(value) ?? .function(root.functions[k]!)
+        }
     }
 
     private func makeIntrinsics() {
