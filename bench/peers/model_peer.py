@@ -47,8 +47,11 @@ class Model:
 
 
 def argmax(llm):
+    # With logits_all=False, llama-cpp-python 0.3.36 leaves `scores` at zero: read the context's last logits.
+    import llama_cpp
     import numpy as np
-    return int(np.argmax(llm.scores[llm.n_tokens - 1]))
+    row = llama_cpp.llama_get_logits_ith(llm._ctx.ctx, -1)
+    return int(np.argmax(np.ctypeslib.as_array(row, shape=(llm.n_vocab(),))))
 
 
 def make(kind, args):
