@@ -157,12 +157,15 @@ public final class FileHasher {
         let full = (path as NSString).standardizingPath
         let attrs = try FileManager.default.attributesOfItem(atPath: full)
         let size = (attrs[.size] as? NSNumber)?.intValue ?? -1
-        let mtime = (attrs[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-        if let e = index[full], e["size"] as? Int == size, e["mtime"] as? Double == mtime, let h = e["sha256"] as? String {
+        // Microseconds as an integer: a Double of seconds since 1970 does not survive the JSON round trip exactly,
+        // and a key that never matches would re-hash the model file on every run.
+        let seconds = (attrs[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        let mtime = Int((seconds * 1_000_000).rounded())
+        if let e = index[full], e["size"] as? Int == size, e["mtime_us"] as? Int == mtime, let h = e["sha256"] as? String {
             return h
         }
         let h = try SHA256.hex(file: full)
-        index[full] = ["size": size, "mtime": mtime, "sha256": h]
+        index[full] = ["size": size, "mtime_us": mtime, "sha256": h]
         dirty = true
         return h
     }
