@@ -146,6 +146,27 @@ final class CacheTests: XCTestCase {
         XCTAssertEqual(changed.results[0].bindings[0].value.repr, "4")
     }
 
+    /// A second process (a new FileHasher over the same files.json) must reuse the remembered hash while size and
+    /// modification time are unchanged: the proof is a file whose bytes changed behind the hasher's back (same size,
+    /// mtime put back) still reporting the remembered hash, and a touched file being hashed afresh.
+    func testFileHashesAreRememberedAcrossRuns() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-hasher-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("weights.bin")
+        try Data("abc".utf8).write(to: file)
+        let first = FileHasher(cacheDirectory: dir.path)
+        let h1 = try first.sha256(file.path)
+        XCTAssertEqual(h1, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        first.save()
+        let mtime = try FileManager.default.attributesOfItem(atPath: file.path)[.modificationDate] as! Date
+        try Data("abd".utf8).write(to: file)
+        try FileManager.default.setAttributes([.modificationDate: mtime], ofItemAtPath: file.path)
+        XCTAssertEqual(try FileHasher(cacheDirectory: dir.path).sha256(file.path), h1, "the remembered hash was not reused")
+        try FileManager.default.setAttributes([.modificationDate: mtime.addingTimeInterval(1)], ofItemAtPath: file.path)
+        XCTAssertNotEqual(try FileHasher(cacheDirectory: dir.path).sha256(file.path), h1)
+    }
+
     func testNoCacheAndCacheFalse() throws {
         let path = try Fixture.write("```loupe name=a\nlet a = 1\n```\n```loupe name=b cache=false\nlet b = 2\n```\n")
         _ = try run(path)
