@@ -20,6 +20,7 @@ values, the greedy continuation (20 tokens, each step's argmax fed back) and eac
 Usage: python3 Tests/Fixtures/make_logit_fixtures.py [--models-dir ~/.loupe/models] [--numpy-only]
 """
 import argparse
+import base64
 import json
 import os
 import sys
@@ -405,8 +406,12 @@ def main():
     for arch, seed in (("qwen2", 2), ("qwen3", 3)):
         if only and arch not in only:
             continue
-        path = os.path.join(OUT, f"random_{arch}.gguf")
+        # The GGUF itself is written to /tmp; the repository keeps it base64-wrapped in JSON (no *.gguf files are
+        # committed), and the Swift tests unwrap it into a temporary file.
+        path = f"/tmp/loupe-random_{arch}.gguf"
         V = write_random(path, arch, seed)
+        with open(path, "rb") as g, open(os.path.join(OUT, f"random_{arch}.gguf.json"), "w") as f:
+            json.dump({"file": f"random_{arch}.gguf", "base64": base64.b64encode(g.read()).decode("ascii")}, f)
         print(f"{arch}: wrote {path} ({os.path.getsize(path)} bytes, vocab {V})")
         rng = np.random.default_rng(100 + seed)
         prompts = [rng.integers(0, V - 3, size=n).tolist() for n in (5, 9, 13, 17, 24)]

@@ -6,9 +6,21 @@ import LoupeTensor
 /// Where the tests find model files: the committed random-weight fixtures, and the shipped models in the store
 /// ($LOUPE_HOME/models/NAME/FILE, LOUPE_HOME defaulting to ~/.loupe; scripts/test.sh fetches them first).
 enum TestModels {
+    /// A committed fixture file. The random-weight GGUF files are committed base64-wrapped in `FILE.json` (the
+    /// repository keeps no *.gguf); they are unwrapped once per process into a temporary folder.
     static func fixture(_ file: String) throws -> String {
-        try XCTUnwrap(Bundle.module.url(forResource: file, withExtension: nil, subdirectory: "Fixtures"),
-                      "fixture \(file) is missing from the test bundle").path
+        if let url = Bundle.module.url(forResource: file, withExtension: nil, subdirectory: "Fixtures") { return url.path }
+        let wrapped = try XCTUnwrap(Bundle.module.url(forResource: file + ".json", withExtension: nil, subdirectory: "Fixtures"),
+                                    "fixture \(file) is missing from the test bundle")
+        lock.lock(); defer { lock.unlock() }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-fixtures-\(getpid())")
+        let out = dir.appendingPathComponent(file)
+        if FileManager.default.fileExists(atPath: out.path) { return out.path }
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: wrapped)) as? [String: Any]
+        let bytes = try XCTUnwrap((object?["base64"] as? String).flatMap { Data(base64Encoded: $0) }, "\(file).json holds no base64")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try bytes.write(to: out, options: .atomic)
+        return out.path
     }
 
     static func stored(_ name: String, _ file: String) throws -> String {
