@@ -107,6 +107,15 @@ enum ModelBuiltins {
 
     static func intList(_ xs: [Int]) -> Value { .list(xs.map { .int($0) }) }
 
+    /// A member function of a model object, "model.NAME", whose LoupeModels errors name it.
+    static func method(_ name: String, _ parameters: [Parameter], _ doc: String,
+                       _ body: @escaping (LibArgs) throws -> Value) -> Value {
+        .function(Builtin(name: "model.\(name)", parameters: parameters, doc: doc) { raw in
+            let a = LibArgs(raw)
+            return try guarded(a) { try body(a) }
+        })
+    }
+
     /// Runs a LoupeModels call, turning its errors into LoupeErrors that name the built-in.
     static func guarded<T>(_ a: LibArgs, _ body: () throws -> T) throws -> T {
         do { return try body() }
@@ -139,10 +148,7 @@ final class ModelObject: HostObject {
 
     private func method(_ name: String, _ parameters: [Parameter], _ doc: String,
                         _ body: @escaping (LibArgs) throws -> Value) -> Value {
-        .function(Builtin(name: "model.\(name)", parameters: parameters, doc: doc) { raw in
-            let a = LibArgs(raw)
-            return try ModelBuiltins.guarded(a) { try body(a) }
-        })
+        ModelBuiltins.method(name, parameters, doc, body)
     }
 
     private var tokenizerOrNil: Tokenizer? { model.tokenizer }
@@ -478,10 +484,7 @@ final class EncoderObject: HostObject {
 
     private func method(_ name: String, _ parameters: [Parameter], _ doc: String,
                         _ body: @escaping (LibArgs) throws -> Value) -> Value {
-        .function(Builtin(name: "model.\(name)", parameters: parameters, doc: doc) { raw in
-            let a = LibArgs(raw)
-            return try ModelBuiltins.guarded(a) { try body(a) }
-        })
+        ModelBuiltins.method(name, parameters, doc, body)
     }
 
     private func texts(_ a: LibArgs, _ name: String) throws -> [String] {
