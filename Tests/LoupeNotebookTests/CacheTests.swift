@@ -155,11 +155,14 @@ final class CacheTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("weights.bin")
         try Data("abc".utf8).write(to: file)
+        // A fixed modification time with a fractional part (as real files have), set the same way both times so
+        // that the two reads agree whatever the precision of utimes.
+        let mtime = Date(timeIntervalSince1970: 1_700_000_000.123456)
+        try FileManager.default.setAttributes([.modificationDate: mtime], ofItemAtPath: file.path)
         let first = FileHasher(cacheDirectory: dir.path)
         let h1 = try first.sha256(file.path)
         XCTAssertEqual(h1, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         first.save()
-        let mtime = try FileManager.default.attributesOfItem(atPath: file.path)[.modificationDate] as! Date
         try Data("abd".utf8).write(to: file)
         try FileManager.default.setAttributes([.modificationDate: mtime], ofItemAtPath: file.path)
         XCTAssertEqual(try FileHasher(cacheDirectory: dir.path).sha256(file.path), h1, "the remembered hash was not reused")
