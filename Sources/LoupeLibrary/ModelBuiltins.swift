@@ -151,8 +151,6 @@ final class ModelObject: HostObject {
         ModelBuiltins.method(name, parameters, doc, body)
     }
 
-    private var tokenizerOrNil: Tokenizer? { model.tokenizer }
-
     private func tokenizer(_ a: LibArgs) throws -> Tokenizer {
         guard let t = model.tokenizer else { throw a.fail("\(model.path) carries no tokenizer") }
         return t
@@ -180,9 +178,9 @@ final class ModelObject: HostObject {
             return method("decode", [Parameter("ids"), Parameter("skip_special", .bool, default: .bool(false), keywordOnly: true)],
                           "The text of token ids (an int, a list of ints or a 1-d tensor).") { [unowned self] a in
                 let t = try self.tokenizer(a)
-                let ids: [Int]
-                if case let .int(i) = a["ids"] { ids = [i] } else { ids = try ModelBuiltins.ids(a["ids"], a, "ids", vocab: m.config.vocab) }
-                for i in ids where i < 0 || i >= m.config.vocab { throw a.error("ids", "holds token id \(i), outside the vocabulary", kind: .index) }
+                // One id or a list of them; `ModelBuiltins.ids` checks every id against the vocabulary.
+                let single: Value = { if case .int = a["ids"] { return .list([a["ids"]]) }; return a["ids"] }()
+                let ids = try ModelBuiltins.ids(single, a, "ids", vocab: m.config.vocab)
                 return .string(t.decode(ids, skipSpecial: try a.bool("skip_special")))
             }
         case "piece":

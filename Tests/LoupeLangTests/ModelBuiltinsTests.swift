@@ -111,6 +111,9 @@ final class ModelBuiltinsTests: XCTestCase {
         XCTAssertEqual(errorMessage(i, "m.logits([1, 99999999])"),
                        "model.logits: argument 'ids' holds token id 99999999, outside the vocabulary (0..<49152)")
         XCTAssertEqual(errorMessage(i, "m.logits([])"), "model.logits: argument 'ids' is empty")
+        XCTAssertEqual(errorMessage(i, "m.decode(999999)"),
+                       "model.decode: argument 'ids' holds token id 999999, outside the vocabulary (0..<49152)")
+        XCTAssertEqual(try eval(i, "m.decode(504)").repr, "\"The\"")
         XCTAssertTrue(errorMessage(i, "m.forward([1, 2], capture: [\"blocks.99.hook_resid_post\"])").contains("blocks.99.hook_resid_post"))
         XCTAssertTrue(errorMessage(i, "m.forward([1, 2], intervene: {\"blocks.1.hook_resid_post\": 3})").hasPrefix("model.forward: argument 'intervene'"))
         XCTAssertTrue(errorMessage(i, "model.load(\"no-such-model\")").contains("unknown model 'no-such-model'"))
