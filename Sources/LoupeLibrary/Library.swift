@@ -11,6 +11,7 @@ import LoupeTensor
 /// - `ModelBuiltins.swift`: the `model` namespace and the model object (encode, logits, forward with hooks, generate, chat).
 /// - `PlotBuiltins.swift`: the `plot` namespace (figures from LoupePlot).
 /// - `MetricsBuiltins.swift`, `MLBuiltins.swift`: the `metrics` and `ml` namespaces (LoupeMethods).
+/// - `TrainingBuiltins.swift`: the `train` namespace (fine-tuning decoders, LoRA, saving).
 ///
 /// Library code written in Loupe itself lives in `stdlib/*.loupe` (a resource of LoupeLang).
 public enum LoupeLibrary {
@@ -34,6 +35,7 @@ public enum LoupeLibrary {
         MetricsBuiltins.register(r)
         MLBuiltins.register(r)
         AvailabilityBuiltins.register(r)
+        TrainingBuiltins.register(r)
     }
 
     /// The `# doc:` comments of library code written in Loupe (`stdlib/*.loupe`), by the name of the `fn` or `let`

@@ -97,7 +97,7 @@ final class LibraryTests: XCTestCase {
             let first = doc.split(separator: "\n").first.map(String.init) ?? ""
             XCTAssertFalse(first.trimmingCharacters(in: .whitespaces).isEmpty, "\(name) has no summary")
         }
-        XCTAssertEqual(Set(registry.namespaces), ["json", "linalg", "nn", "model", "plot", "metrics", "ml", "availability"])
+        XCTAssertEqual(Set(registry.namespaces), ["json", "linalg", "nn", "model", "plot", "metrics", "ml", "availability", "train"])
     }
 
     func testInstallSkipsNamesTheCoreRegistered() {
