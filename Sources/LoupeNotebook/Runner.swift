@@ -25,8 +25,15 @@ public struct CellResult {
     public var value: Value?
     /// The value as text, for a cell shown from a display entry (its value itself was not stored).
     public var valueText: String?
-    /// The names the cell bound, with their values, in binding order.
-    public var bindings: [(name: String, value: Value)] = []
+    /// The names the cell bound, with their values, in binding order. For a cached cell the values are decoded
+    /// from the cache when first read (a damaged one reads as an error value); `boundValues` tells whether they were.
+    public var bindings: [(name: String, value: Value)] {
+        get { boundValues.map { ($0.name, $0.value.value) } }
+        set { boundValues = newValue.map { ($0.name, BoundValue($0.value)) } }
+    }
+    /// The bindings as the runner holds them: a cached cell's are restored lazily, decoded only when a cell that
+    /// computes uses them (or someone reads `bindings`).
+    public internal(set) var boundValues: [(name: String, value: BoundValue)] = []
     public var figures: [RenderedFigure] = []
     /// The error, rendered with its source line and caret.
     public var error: String?
@@ -62,8 +69,55 @@ public struct NotebookRun {
     public let started: Date
     public let seconds: Double
 
+    /// The names of cached bindings that were decoded during the run, in the order they were (a fully cached rerun
+    /// decodes none; a computed cell decodes only the names it uses).
+    public var decodedBindings: [String] = []
+
     /// true when any cell failed or was skipped.
     public var failed: Bool { results.contains { $0.status == .failed || $0.status == .skipped } }
+}
+
+/// A value a cell bound: at hand when the cell computed, or still in the cache when it was served from there.
+public final class BoundValue {
+    private enum State {
+        case ready(Value)
+        case stored(() throws -> Value)
+        case damaged(Error)
+    }
+
+    private var state: State
+
+    init(_ value: Value) { state = .ready(value) }
+    /// A value read by `load` the first time it is needed.
+    init(load: @escaping () throws -> Value) { state = .stored(load) }
+
+    /// Whether the value is decoded (or its stored form was found damaged).
+    public var isLoaded: Bool {
+        if case .stored = state { return false }
+        return true
+    }
+
+    /// The value, decoding it on first use; throws (every time) when its stored form is damaged.
+    public func get() throws -> Value {
+        switch state {
+        case let .ready(v): return v
+        case let .damaged(e): throw e
+        case let .stored(load):
+            do {
+                let v = try load()
+                state = .ready(v)
+                return v
+            } catch {
+                state = .damaged(error)
+                throw error
+            }
+        }
+    }
+
+    /// The value, or an error value saying why it could not be read.
+    public var value: Value {
+        do { return try get() } catch { return .error(ErrorValue(LoupeError(.io, "the cached value could not be read: \(error)"))) }
+    }
 }
 
 /// Settings for one run.
@@ -174,8 +228,12 @@ public final class NotebookRunner {
         /// Content hash (or, for values with no serial form, an identity derived from the producing cell's key)
         /// of every name bound so far.
         var valueHashes: [String: String] = [DependencyGraph.paramsName: ValueCodec.hash(NotebookRunner.paramsRecord(params)) ?? ""]
-        /// Cells shown from a display-only entry whose names are not defined yet (see `materialize`).
+        /// Cells shown from a display-only entry whose names are not defined yet (see `prepare`).
         var deferred = Set<Int>()
+        /// Names served from the cache and not yet defined in the interpreter: defined (decoded) only when a cell
+        /// that computes uses them (see `prepare`).
+        var undefined: [String: BoundValue] = [:]
+        let decoded = DecodeLog()
         let savedOutput = interpreter.output
         defer {
             interpreter.output = savedOutput
@@ -189,6 +247,7 @@ public final class NotebookRunner {
             var r = CellResult(cell: cells[i])
             r.cacheKey = key
             r.cacheNote = results[i].cacheNote
+            for d in graph.definitions[i] { undefined[d.name] = nil }
             compute(cells[i], index: i, key: key, into: &r, hasher: hasher)
             if r.status != .failed {
                 // Each value is encoded once: its bytes give its hash and, when caching, the stored form.
@@ -210,17 +269,38 @@ public final class NotebookRunner {
             results[i] = r
         }
 
-        /// A cell about to be computed needs the names of its dependencies defined: any dependency that was only
-        /// shown from a display entry runs now (its own dependencies first). Returns false if one failed.
-        func materialize(_ i: Int) -> Bool {
+        /// Runs a dependency d of cell i again (a display-only entry, or an entry whose side file turned out
+        /// damaged), its own dependencies first. Returns false if it failed.
+        func rerun(_ d: Int, for i: Int, note: String) -> Bool {
+            guard prepare(d) else { return false }
+            computeAndStore(d, key: results[d].cacheKey ?? "")
+            if results[d].status == .failed { return false }
+            results[d].cacheNote = note
+            return true
+        }
+
+        /// A cell about to be computed needs the names it uses defined: names served from the cache are decoded
+        /// now, and any dependency that was only shown from a display entry (or whose stored value is damaged)
+        /// runs now. Returns false if one failed.
+        func prepare(_ i: Int) -> Bool {
             for d in graph.dependencies[i] {
                 if deferred.contains(d) {
-                    guard materialize(d) else { return false }
                     deferred.remove(d)
-                    let previous = results[d]
-                    computeAndStore(d, key: previous.cacheKey ?? "")
-                    if results[d].status == .failed { return false }
-                    results[d].cacheNote = "ran again because \(cells[i].label) needed its names"
+                    guard rerun(d, for: i, note: "ran again because \(cells[i].label) needed its names") else { return false }
+                    continue
+                }
+                let kinds = Dictionary(graph.definitions[d].map { ($0.name, $0.kind) }, uniquingKeysWith: { a, _ in a })
+                for name in graph.uses[i] where graph.definer[name] == d {
+                    guard let lazy = undefined[name] else { continue }
+                    do {
+                        interpreter.define(name, try lazy.get(), mutable: kinds[name] == .var)
+                        undefined[name] = nil
+                    } catch {
+                        // The entry was damaged after it was looked up (a side file changed): a cache miss after all.
+                        if let key = results[d].cacheKey { cache?.remove(key) }
+                        guard rerun(d, for: i, note: "cache entry was damaged (\(error)); recomputed") else { return false }
+                        break
+                    }
                 }
             }
             return true
@@ -245,8 +325,9 @@ public final class NotebookRunner {
             if let cache, cell.options.cache {
                 switch cache.lookup(key) {
                 case let .hit(entry):
-                    if let restored = restore(entry, into: &results[i], hasher: hasher) {
+                    if let restored = restore(entry, into: &results[i], cache: cache, hasher: hasher, log: decoded) {
                         for (name, hash) in restored { valueHashes[name] = hash }
+                        for (name, value) in results[i].boundValues { undefined[name] = value }
                         if entry.stub { deferred.insert(i) }
                         continue
                     }
@@ -257,17 +338,20 @@ public final class NotebookRunner {
                     break
                 }
             }
-            guard materialize(i) else {
+            guard prepare(i) else {
                 let bad = graph.dependencies[i].first { results[$0].status == .failed } ?? i
                 results[i].status = .skipped
                 results[i].skipReason = "\(cells[bad].label) failed when it ran again"
                 continue
             }
-            computeAndStore(i, key: key)
+            // A dependency that ran again may have given its names other values than its entry recorded.
+            computeAndStore(i, key: cacheKey(cell, uses: graph.uses[i], hashes: valueHashes))
         }
-        return NotebookRun(notebook: notebook, params: params, results: results, order: graph.order,
-                           notebookHash: SHA256.hex(notebook.source), loupeVersion: NotebookRunner.version,
-                           started: started, seconds: seconds(since: t0))
+        var run = NotebookRun(notebook: notebook, params: params, results: results, order: graph.order,
+                              notebookHash: SHA256.hex(notebook.source), loupeVersion: NotebookRunner.version,
+                              started: started, seconds: seconds(since: t0))
+        run.decodedBindings = decoded.names
+        return run
     }
 
     /// The identity of a value with no serial form: the key of the cell that made it, its name, and the model
@@ -279,7 +363,7 @@ public final class NotebookRunner {
     /// The cell's cache key: its code, its stream name, the hashes of the values it reads, the seed and the
     /// runtime version. Model files are checked separately (an entry records those it loaded).
     func cacheKey(_ cell: Cell, uses: [String], hashes: [String: String]) -> String {
-        var s = "loupe-cell-v1\nversion:\(NotebookRunner.version)\nseed:\(notebook.frontMatter.seed)\nstream:\(cell.stableID)\n"
+        var s = "loupe-cell-v2\nversion:\(NotebookRunner.version)\nseed:\(notebook.frontMatter.seed)\nstream:\(cell.stableID)\n"
         for name in uses { s += "use:\(name)=\(hashes[name] ?? "?")\n" }
         s += "code:\n" + cell.code
         return SHA256.hex(s)
@@ -325,7 +409,7 @@ public final class NotebookRunner {
             if case .nil = value {} else { r.value = value }
             var seen = Set<String>()
             for d in graph.definitions[i] where seen.insert(d.name).inserted {
-                r.bindings.append((d.name, interpreter.global(d.name) ?? .nil))
+                r.boundValues.append((d.name, BoundValue(interpreter.global(d.name) ?? .nil)))
             }
             r.status = .computed
         } catch {
@@ -347,59 +431,59 @@ public final class NotebookRunner {
         }
     }
 
-    /// Serves a cell from a cache entry: defines its names, restores its output. Returns the names' hashes, or nil
-    /// when a model file it loaded has changed since (the entry is then recomputed).
-    private func restore(_ entry: CacheEntry, into r: inout CellResult, hasher: FileHasher) -> [(String, String)]? {
+    /// Serves a cell from a cache entry: restores its output and value, and its bindings as values decoded only
+    /// when first needed (their names are defined by `run` then). Returns the names' hashes, or nil when a model
+    /// file it loaded has changed since or its value is damaged (the entry is then recomputed).
+    private func restore(_ entry: CacheEntry, into r: inout CellResult, cache: CellCache, hasher: FileHasher,
+                         log: DecodeLog) -> [(String, String)]? {
         for (path, sha) in entry.modelFiles where (try? hasher.sha256(path)) != sha { return nil }
-        if entry.stub {
-            r.output = entry.output
-            r.valueText = entry.valueText
-            r.figures = entry.figures
-            r.status = .cached
-            r.seconds = entry.seconds
-            r.modelFiles = entry.modelFiles
-            r.notCachedBecause = "shown from a display entry; runs again when a computed cell needs its names"
-            return entry.bindings.map { ($0.name, $0.hash) }
-        }
-        var hashes: [(String, String)] = []
-        var bindings: [(name: String, value: Value)] = []
-        do {
-            for b in entry.bindings {
-                bindings.append((b.name, try ValueCodec.decode(b.value)))
-                hashes.append((b.name, b.hash))
+        if !entry.stub {
+            do {
+                // The report shows the value, so it is read now.
+                r.value = try entry.value.map { try cache.load($0) }
+            } catch {
+                cache.remove(entry.key)
+                r.cacheNote = "cache entry was damaged (\(error)); recomputed"
+                return nil
             }
-            r.value = try entry.value.map(ValueCodec.decode)
-        } catch {
-            r.cacheNote = "cache entry was damaged (\(error)); recomputed"
-            return nil
         }
-        let kinds = Dictionary(graph.definitions[r.cell.index - 1].map { ($0.name, $0.kind) }, uniquingKeysWith: { a, _ in a })
-        for (name, value) in bindings { interpreter.define(name, value, mutable: kinds[name] == .var) }
-        r.bindings = bindings
         r.output = entry.output
         r.status = .cached
         r.seconds = entry.seconds
         r.modelFiles = entry.modelFiles
-        return hashes
+        if entry.stub {
+            r.valueText = entry.valueText
+            r.figures = entry.figures
+            r.notCachedBecause = "shown from a display entry; runs again when a computed cell needs its names"
+            return entry.bindings.map { ($0.name, $0.hash) }
+        }
+        r.boundValues = entry.bindings.map { b in
+            let stored = b.value ?? .bytes(Data())
+            return (b.name, BoundValue { [name = b.name, hash = b.hash] in
+                log.names.append(name)
+                return try cache.load(stored, hash: hash)
+            })
+        }
+        return entry.bindings.map { ($0.name, $0.hash) }
     }
 
     /// Stores a computed cell; returns why it could not be stored, if it could not.
     private func store(_ r: CellResult, key: String, encoded: [String: Result<Data, Error>], hashes: [String: String],
                        cache: CellCache) -> String? {
         guard r.cell.options.cache else { return "cache=false" }
-        var bindings: [(name: String, value: Data, hash: String)] = []
+        var bindings: [(name: String, value: StoredValue?, hash: String)] = []
         do {
-            for (name, _) in r.bindings {
-                bindings.append((name, try encoded[name]!.get(), hashes[name] ?? ""))
+            for (name, _) in r.boundValues {
+                bindings.append((name, .bytes(try encoded[name]!.get()), hashes[name] ?? ""))
             }
-            let value = try r.value.map { try ValueCodec.encode($0, path: "the cell's value") }
+            let value = try r.value.map { StoredValue.bytes(try ValueCodec.encode($0, path: "the cell's value")) }
             try cache.store(CacheEntry(key: key, cell: r.cell.stableID, output: r.output, value: value, bindings: bindings,
                                        modelFiles: r.modelFiles, seconds: r.seconds, created: Date()))
             return nil
         } catch let e as ValueCodec.Unserializable {
             // Keep what the report shows, so an unchanged cell need not run unless a computed cell needs it.
             // The names' hashes are kept (content hashes where a value has one), so cells that use them keep their keys.
-            let named = r.bindings.map { (name: $0.name, value: Data(), hash: hashes[$0.name] ?? "") }
+            let named = r.boundValues.map { (name: $0.name, value: StoredValue?.none, hash: hashes[$0.name] ?? "") }
             var entry = CacheEntry(key: key, cell: r.cell.stableID, output: r.output, value: nil, bindings: named,
                                    modelFiles: r.modelFiles, seconds: r.seconds, created: Date())
             entry.stub = true
@@ -411,6 +495,11 @@ public final class NotebookRunner {
             return "\(error)"
         }
     }
+}
+
+/// The names of cached bindings decoded during a run (`NotebookRun.decodedBindings`).
+private final class DecodeLog {
+    var names: [String] = []
 }
 
 /// Whether a cell is still running, shared with its timeout timer.

@@ -115,7 +115,20 @@ public struct SHA256 {
     public static func hex(_ data: Data) -> String {
         var s = SHA256()
         s.update(data)
-        return s.finalize().map { String(format: "%02x", $0) }.joined()
+        return hex(digest: s.finalize())
+    }
+
+    /// Bytes as lowercase hex. (Not `String(format:)`, which goes through NSString: a cached rerun makes
+    /// hundreds of these.)
+    static func hex(digest: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(digest.count * 2)
+        for b in digest {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     public static func hex(_ string: String) -> String { hex(Data(string.utf8)) }
@@ -132,7 +145,7 @@ public struct SHA256 {
             if chunk.isEmpty { break }
             s.update(chunk)
         }
-        return s.finalize().map { String(format: "%02x", $0) }.joined()
+        return hex(digest: s.finalize())
     }
 }
 

@@ -204,10 +204,192 @@ final class CacheTests: XCTestCase {
         XCTAssertEqual(u.scalars.map(\.bitPattern), t.scalars.map(\.bitPattern))
         guard case let .float(z) = try ValueCodec.decode(try ValueCodec.encode(.float(-0.0))) else { return XCTFail() }
         XCTAssertEqual(z.bitPattern, (-0.0).bitPattern)
-        XCTAssertThrowsError(try ValueCodec.decode(Data("[[\"t\", [2], \"AAAA\"]]".utf8)))
+        // Damaged bytes are errors, never crashes: a tensor whose shape needs more bytes than are left, a string
+        // length past the end, trailing bytes, an unknown tag.
+        let tensor2 = try ValueCodec.encode(.tensor(try Tensor(shape: [2], data: [1, 2])))
+        XCTAssertThrowsError(try ValueCodec.decode(tensor2.dropLast(1))) { e in
+            XCTAssertEqual("\(e)", "stored value is damaged: tensor shape [2] does not fit in the 7 bytes left")
+        }
+        XCTAssertThrowsError(try ValueCodec.decode(try ValueCodec.encode(.string("abc")).dropLast(1)))
+        XCTAssertThrowsError(try ValueCodec.decode(try ValueCodec.encode(.int(1)) + Data([0])))
+        XCTAssertThrowsError(try ValueCodec.decode(Data([42]))) { e in
+            XCTAssertEqual("\(e)", "stored value is damaged: unknown tag 42 at byte 0")
+        }
         XCTAssertThrowsError(try ValueCodec.encode(.list([.int(1), .function(Builtin(name: "f", parameters: [], doc: "") { _ in .nil })]), path: "xs")) { e in
             XCTAssertEqual("\(e)", "xs[1] is a function, which cannot be stored")
         }
+    }
+
+    /// Every kind of value through a side file (inline limit 0, so nothing stays in the JSON): stored, looked up
+    /// (only the JSON is read), loaded and checked, and bit-identical to what was stored.
+    func testSideFilesRoundTripEveryValueKind() throws {
+        let dir = try Fixture.tempDir() + "/.x.nb.cache"
+        let cache = CellCache(directory: dir)
+        cache.inlineLimit = 0
+        let t = try Tensor(shape: [2, 3], data: [0, -0.0, .nan, .infinity, Float.leastNonzeroMagnitude, -1e-30])
+        let values: [Value] = [
+            .nil, .bool(false), .int(Int.min), .float(-0.0), .float(.nan), .string("é\n\"q\""),
+            .list([.int(1), .list([]), .float(0.1)]), .record(Record(keys: ["b", "a"], values: [.float(2.5), .string("x")])),
+            .range(RangeValue(start: 10, end: -3, step: -4)), .tensor(t), .tensor(try Tensor(shape: [], data: [3])),
+            .tensor(try Tensor(shape: [0, 2], data: [])),
+            .error(ErrorValue(LoupeError(.index, "out of range", at: SourceSpan(file: "f", line: 2, column: 3, length: 4)))),
+        ]
+        let encoded = try values.map { try ValueCodec.encode($0) }
+        let key = String(repeating: "ab", count: 32)
+        try cache.store(CacheEntry(key: key, cell: "c", output: "", value: .bytes(encoded[9]),
+                                   bindings: encoded.enumerated().map { ("v\($0)", .bytes($1), SHA256.hex($1)) },
+                                   modelFiles: [:], seconds: 1, created: Date()))
+        guard case let .hit(entry) = cache.lookup(key) else { return XCTFail("no hit") }
+        for ((b, original), bytes) in zip(zip(entry.bindings, values), encoded) {
+            guard case .sideFile? = b.value else { return XCTFail("\(b.name) is not in a side file") }
+            let back = try cache.load(b.value!, hash: b.hash)
+            XCTAssertEqual(try ValueCodec.encode(back), bytes, original.repr)
+            XCTAssertEqual(back.typeName, original.typeName)
+        }
+        guard case let .tensor(u)? = try entry.value.map({ try cache.load($0) }) else { return XCTFail() }
+        XCTAssertEqual(u.shape, [2, 3])
+        XCTAssertEqual(u.scalars.map(\.bitPattern), t.scalars.map(\.bitPattern))
+
+        // The tensor's side file, byte by byte: header (magic, format 1, payload length, sha256 of the payload), then
+        // tag 8, rank, the dims as int64 and the elements as little-endian float32.
+        let file = try Data(contentsOf: URL(fileURLWithPath: dir + "/\(key).9.bin"))
+        var expected = Data("LOUPEVAL".utf8) + le(UInt32(1)) + le(UInt32(0)) + le(UInt64(1 + 8 + 16 + 24))
+        var payload = Data([8]) + le(UInt64(2)) + le(UInt64(2)) + le(UInt64(3))
+        for x in t.scalars { payload += le(x.bitPattern) }
+        var sha = SHA256()
+        sha.update(payload)
+        expected += Data(sha.finalize()) + payload
+        XCTAssertEqual(file, expected)
+
+        // A small value stays inline with the default limit; a tensor never does.
+        cache.inlineLimit = 256
+        try cache.store(CacheEntry(key: key, cell: "c", output: "", value: nil,
+                                   bindings: [("i", .bytes(encoded[2]), ""), ("t", .bytes(encoded[10]), "")],
+                                   modelFiles: [:], seconds: 1, created: Date()))
+        guard case let .hit(small) = cache.lookup(key) else { return XCTFail("no hit") }
+        guard case .bytes? = small.bindings[0].value, case .sideFile? = small.bindings[1].value else { return XCTFail() }
+    }
+
+    func le<T: FixedWidthInteger>(_ x: T) -> Data { withUnsafeBytes(of: x.littleEndian) { Data($0) } }
+
+    /// The side file of a cell's binding, and the entry key of the cell named `cell`.
+    func sideFile(_ run: NotebookRun, cell: String, binding: Int) throws -> String {
+        let r = try XCTUnwrap(run.results.first { $0.cell.options.name == cell })
+        return CellCache.directory(for: run.notebook.path) + "/" + (try XCTUnwrap(r.cacheKey)) + ".\(binding).bin"
+    }
+
+    func scalars(_ v: Value?) -> [UInt32] {
+        guard case let .tensor(t)? = v else { XCTFail("not a tensor"); return [] }
+        return t.scalars.map(\.bitPattern)
+    }
+
+    func testDamagedSideFilesAreCacheMisses() throws {
+        let path = try Fixture.write(notebook)
+        let cold = try run(path)
+        let dataFile = try sideFile(cold, cell: "data", binding: 0)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: dataFile))
+
+        // Truncated: found when the entry is looked up (its size no longer matches); the cell recomputes, to the
+        // same values, so the cells that use them stay cached.
+        try bytes.prefix(bytes.count - 4).write(to: URL(fileURLWithPath: dataFile))
+        let truncated = try run(path)
+        XCTAssertEqual(statuses(truncated)["data"], .computed)
+        XCTAssertEqual(truncated.results[0].cacheNote,
+                       "cache entry was damaged (stored value is damaged: side file \((dataFile as NSString).lastPathComponent) has \(bytes.count - 4) bytes, not \(bytes.count)); recomputed")
+        XCTAssertEqual(scalars(truncated.results[0].bindings[0].value), scalars(cold.results[0].bindings[0].value))
+        XCTAssertEqual(statuses(truncated)["stats"], .cached)
+
+        // Missing: the same.
+        try FileManager.default.removeItem(atPath: dataFile)
+        let missing = try run(path)
+        XCTAssertEqual(statuses(missing)["data"], .computed)
+        XCTAssertTrue(missing.results[0].cacheNote?.hasSuffix("is missing); recomputed") ?? false, missing.results[0].cacheNote ?? "")
+
+        // One flipped bit in the payload: the size is right, so the rerun serves the cell without reading it...
+        bytes = try Data(contentsOf: URL(fileURLWithPath: dataFile))
+        bytes[bytes.count - 3] ^= 0x10
+        try bytes.write(to: URL(fileURLWithPath: dataFile))
+        XCTAssertEqual(statuses(try run(path))["data"], .cached)
+        // ...until a computing cell needs the value: the checksum fails, and the cell recomputes before it.
+        let needed = try run(path, overrides: [("k", "4")])
+        XCTAssertEqual(statuses(needed)["data"], .computed)
+        XCTAssertEqual(needed.results[0].cacheNote,
+                       "cache entry was damaged (stored value is damaged: side file \((dataFile as NSString).lastPathComponent): checksum mismatch); recomputed")
+        XCTAssertEqual(statuses(needed)["scaled"], .computed)
+        XCTAssertEqual(scalars(needed.results[2].bindings[0].value), scalars(cold.results[0].bindings[0].value).map {
+            (Float(bitPattern: $0) * 4).bitPattern
+        })
+        XCTAssertEqual(statuses(try run(path, overrides: [("k", "4")])).values.filter { $0 != .cached }, [], "stored again")
+
+        // A damaged side file of a cell's value (read at lookup, the report shows it): recomputed at once.
+        let stats = try XCTUnwrap(cold.results[1].cacheKey)
+        let valueFile = CellCache.directory(for: path) + "/" + stats + ".value.bin"
+        var v = try Data(contentsOf: URL(fileURLWithPath: valueFile))
+        v[v.count - 1] ^= 0x01
+        try v.write(to: URL(fileURLWithPath: valueFile))
+        let warm = try run(path)
+        XCTAssertEqual(statuses(warm)["stats"], .computed)
+        XCTAssertEqual(warm.results[1].cacheNote,
+                       "cache entry was damaged (stored value is damaged: side file \(stats).value.bin: checksum mismatch); recomputed")
+        XCTAssertEqual(scalars(warm.results[1].value), scalars(cold.results[1].value))
+    }
+
+    func testCachedBindingsAreDecodedOnlyWhenAComputingCellUsesThem() throws {
+        let path = try Fixture.write(notebook)
+        let cold = try run(path)
+        XCTAssertEqual(cold.decodedBindings, [])
+        let warm = try run(path)
+        XCTAssertEqual(Set(warm.results.map(\.status)), [.cached])
+        XCTAssertEqual(warm.decodedBindings, [], "a fully cached rerun decodes no binding")
+        XCTAssertFalse(warm.results.flatMap(\.boundValues).contains { $0.value.isLoaded })
+        XCTAssertEqual(warm.results[1].value.map { scalars($0) }, cold.results[1].value.map { scalars($0) }, "values are shown")
+        // A new k makes `scaled` compute: it reads `data` (and `params`, which is no cached binding), nothing else.
+        let p = try run(path, overrides: [("k", "2")])
+        XCTAssertEqual(statuses(p)["scaled"], .computed)
+        XCTAssertEqual(p.decodedBindings, ["data"])
+        XCTAssertTrue(p.results[0].boundValues[0].value.isLoaded)
+        XCTAssertFalse(p.results[3].boundValues[0].value.isLoaded, "'other' is not used")
+        // Reading a cached cell's bindings afterwards decodes them, exactly.
+        XCTAssertEqual(p.results[3].bindings[0].value.repr, cold.results[3].bindings[0].value.repr)
+        XCTAssertEqual(p.decodedBindings, ["data"], "the run's log is fixed when it ends")
+    }
+
+    /// The report files of a cached rerun show what the cold run showed: the same outputs, values and figures per
+    /// cell, with the cells marked cached.
+    func testCachedRerunWritesTheSameReport() throws {
+        let path = try Fixture.write(notebook + """
+            ```loupe name=figure caption="A figure"
+            let fig = plot.line([1, 4, 9], title: "squares")
+            ```
+
+            """)
+        var o = RunOptions()
+        o.makeRegistry = LoupeLibrary.makeRegistry
+        func manifest(_ out: String) throws -> [[String: Any]] {
+            let runner = try NotebookRunner(notebook: try Notebook.load(path), options: o)
+            try OutputWriter.write(runner.run(), interpreter: runner.interpreter, outDirectory: out)
+            let data = try Data(contentsOf: URL(fileURLWithPath: out + "/" + (path as NSString).lastPathComponent.dropLast(3) + ".nb.out/manifest.json"))
+            return try XCTUnwrap((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["cells"] as? [[String: Any]])
+        }
+        let dir = (path as NSString).deletingLastPathComponent
+        let cold = try manifest(dir + "/cold"), warm = try manifest(dir + "/warm")
+        XCTAssertEqual(cold.count, 7)
+        XCTAssertEqual(warm.map { $0["status"] as? String }, Array(repeating: "cached", count: 7))
+        for (a, b) in zip(cold, warm) {
+            XCTAssertEqual(a["status"] as? String, "computed")
+            XCTAssertEqual(a["output"] as? String, b["output"] as? String)
+            func json(_ v: Any?) throws -> String? {
+                try v.map { String(decoding: try JSONSerialization.data(withJSONObject: [$0], options: [.sortedKeys]), as: UTF8.self) }
+            }
+            XCTAssertEqual(try json(a["value"]), try json(b["value"]), "\(a["id"] ?? "")")
+            XCTAssertEqual(a["figures"] as? [String], b["figures"] as? [String])
+        }
+        XCTAssertNotNil(cold[1]["value"], "the stats cell shows its value")
+        let figure = "/" + (path as NSString).lastPathComponent.dropLast(3) + ".nb.out/cell-7-fig-1.svg"
+        XCTAssertEqual(try String(contentsOfFile: dir + "/cold" + figure, encoding: .utf8),
+                       try String(contentsOfFile: dir + "/warm" + figure, encoding: .utf8))
+        let html = try String(contentsOfFile: dir + "/warm/" + (path as NSString).lastPathComponent.dropLast(3) + ".html", encoding: .utf8)
+        XCTAssertTrue(html.contains("made data"))
     }
 
     /// sha256 against Python's hashlib (Tests/Fixtures/make_notebook_fixtures.py).
