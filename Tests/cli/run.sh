@@ -518,6 +518,24 @@ if [ -f "$real_store/models/smollm2-135m-instruct/.loupe-verified" ]; then
     LOUPE_HOME="$real_store" expect "models fetch: a verified model is not fetched again" 0 'already present and verified' '' -- models fetch smollm2-135m-instruct
 else skip "models fetch: already-present no-op (run ./loupe models fetch smollm2-135m-instruct first)"; fi
 
+# ---------------------------------------------------------------------------------------------------------------
+# Training: the train namespace on the tiny random llama of LoupeModelsTests' training fixture
+# ---------------------------------------------------------------------------------------------------------------
+echo "== train"
+tiny="$tmp/tiny_llama.gguf"
+if grep -o '"base64": *"[^"]*"' "$root/Tests/LoupeModelsTests/Fixtures/training_tiny_llama.gguf.json" \
+    | sed 's/.*: *"//; s/"$//' | base64 -d >"$tiny" 2>/dev/null && [ -s "$tiny" ]; then
+    expect "train: LoRA steps lower the loss; the saved GGUF reloads with the same logits" 0 '^true$' '' -- eval "let m = model.load(\"$tiny\")
+let ids = [5, 77, 200, 13, 99, 140, 31, 8, 250, 64, 3, 180]
+let t = train.model(m, lora: {rank: 2, targets: [\"all\"]})
+let first = t.step(ids, lr: 0.02)
+for i in range(4) { t.step(ids, lr: 0.02) }
+t.save(\"$tmp/tuned.gguf\")
+t.loss(ids) < first and max(abs(model.load(\"$tmp/tuned.gguf\").logits(ids) - t.logits(ids))) < 1e-4"
+    expect "train: an unknown LoRA target exits 1" 1 '' "unknown LoRA target 'query'" -- eval "train.model(model.load(\"$tiny\"), lora: {targets: [\"query\"]})"
+    one_error "train: unknown LoRA target"
+else skip "train: could not unwrap the tiny llama fixture"; fi
+
 [ "$skipped" -gt 0 ] && echo "($skipped skipped)"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
