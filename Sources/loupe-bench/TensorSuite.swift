@@ -65,6 +65,7 @@ enum TensorSuite {
                       kind: "softmax", args: [("rows", rows), ("cols", cols)], target: 0.6,
                       inputs: { [try tensor([rows, cols], seed: 109, scale: 4)] }) { try $0[0].softmax(axis: -1) })
         out.append(blockCase())
+        out.append(TrainSuite.stepCase())
         return out
     }
 

@@ -135,6 +135,46 @@ class BlockCase:
         return "check " + " ".join(fields)
 
 
+class TrainCase:
+    """One jax.jit training step (loss, gradients, Adam) of the small llama of train_jax.py."""
+
+    def __init__(self, args):
+        import jax  # noqa: F401  (ImportError -> missing)
+        import jax.numpy as jnp
+        import train_jax
+
+        self.jax, self.jnp = jax, jnp
+        dims = [int(args[x]) for x in ("layers", "d", "heads", "kv", "hd", "ff", "vocab")]
+        layers, d, heads, kv, hd, ff, vocab = dims
+        self.w0 = {k: jnp.asarray(v) for k, v in train_jax.make_weights(*dims).items()}
+        self.ids = jnp.asarray(train_jax.token_ids(int(args["t"]), vocab))
+        self.vg, self.step = train_jax.build(layers, heads, kv, hd)
+        self.w, self.t = self.w0, 0
+        self.m = {k: jnp.zeros_like(v) for k, v in self.w0.items()}
+        self.v = {k: jnp.zeros_like(v) for k, v in self.w0.items()}
+        t0 = time.perf_counter()
+        jax.block_until_ready(self.vg(self.w0, self.ids))
+        jax.block_until_ready(self.step(self.w0, self.m, self.v, jnp.float32(1), self.ids))  # compile
+        self.compile_seconds = time.perf_counter() - t0
+
+    def run(self):
+        self.t += 1
+        t0 = time.perf_counter()
+        out = self.jax.block_until_ready(self.step(self.w, self.m, self.v, self.jnp.float32(self.t), self.ids))
+        t1 = time.perf_counter()
+        _, self.w, self.m, self.v = out
+        return t1 - t0
+
+    def check(self):
+        import numpy as np
+
+        loss, g = self.vg(self.w0, self.ids)
+        fields = ["loss=%r" % float(loss)]
+        for name in ("token_embd.weight", "output.weight", "blk.0.attn_q.weight", "blk.0.ffn_down.weight"):
+            fields.append("%s=%r" % (name, float(np.linalg.norm(np.asarray(g[name], dtype=np.float64)))))
+        return "check " + " ".join(fields)
+
+
 def main():
     try:
         import numpy as np
@@ -161,12 +201,13 @@ def main():
                 cases.clear()  # free the previous case's inputs first
                 gc.collect()
                 try:
-                    cases[name] = BlockCase(args) if kind == "block" else NumpyCase(np, det, kind, args)
+                    peers = {"block": BlockCase, "train": TrainCase}
+                    cases[name] = peers[kind](args) if kind in peers else NumpyCase(np, det, kind, args)
                 except ImportError as e:
                     reply("missing %s" % str(e).replace("\n", " "))
                     continue
                 extra = ""
-                if kind == "block":
+                if kind in ("block", "train"):
                     extra = " jax=%s compile=%.3f" % (cases[name].jax.__version__, cases[name].compile_seconds)
                 reply("ok" + extra)
             elif cmd == "run":
