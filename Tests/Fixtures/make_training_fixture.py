@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Reference numbers for LoupeModels' training tests (Tests/LoupeModelsTests/TrainingTests.swift).
 
-Three tiny random-weight decoders are written with PyPI gguf's GGUFWriter (2 layers, d_model 16, 4 query heads over
+Four tiny random-weight decoders are written with PyPI gguf's GGUFWriter (2 layers, d_model 16, 4 query heads over
 2 key/value heads, head size 8, a 265-token byte-level BPE vocabulary so llama.cpp could read them too):
 
   * llama:  RoPE on adjacent pairs (GGUF's llama layout), SwiGLU, tied output.
+  * qwen2:  rotate-half RoPE, biases on the q, k and v projections, untied output.
   * qwen3:  rotate-half RoPE, per-head q/k RMSNorm, untied output.
   * gemma3: embeddings scaled by sqrt(d_model), q/k norms and the four "sandwich" norms per block, GELU-tanh MLP,
             layer 0 local (sliding window 4, RoPE base 10 000) and layer 1 global (base 1e6), tied output.
@@ -86,7 +87,7 @@ def write_model(path, arch, seed):
     emb_scale = 1 / np.sqrt(D) if arch == "gemma3" else 1.0  # gemma multiplies embeddings by sqrt(d) again
     w.add_tensor("token_embd.weight", (rng.standard_normal((V, D)) * emb_scale).astype(np.float32))
     w.add_tensor("output_norm.weight", norm(D))
-    if arch == "qwen3":
+    if arch in ("qwen2", "qwen3"):
         w.add_tensor("output.weight", mat(V, D, 2.0))
     for l in range(LAYERS):
         p = f"blk.{l}."
@@ -94,6 +95,10 @@ def write_model(path, arch, seed):
         w.add_tensor(p + "attn_q.weight", mat(HEADS * HD, D, 2.0))
         w.add_tensor(p + "attn_k.weight", mat(KV * HD, D, 2.0))
         w.add_tensor(p + "attn_v.weight", mat(KV * HD, D))
+        if arch == "qwen2":
+            w.add_tensor(p + "attn_q.bias", (0.1 * rng.standard_normal(HEADS * HD)).astype(np.float32))
+            w.add_tensor(p + "attn_k.bias", (0.1 * rng.standard_normal(KV * HD)).astype(np.float32))
+            w.add_tensor(p + "attn_v.bias", (0.1 * rng.standard_normal(KV * HD)).astype(np.float32))
         if arch in ("qwen3", "gemma3"):
             w.add_tensor(p + "attn_q_norm.weight", norm(HD))
             w.add_tensor(p + "attn_k_norm.weight", norm(HD))
@@ -153,9 +158,10 @@ def forward(W, ids, arch):
     for l in range(LAYERS):
         p = f"blk.{l}."
         h = rms(x, W[p + "attn_norm.weight"])
-        q = (h @ W[p + "attn_q.weight"].T).reshape(n, HEADS, HD)
-        k = (h @ W[p + "attn_k.weight"].T).reshape(n, KV, HD)
-        v = (h @ W[p + "attn_v.weight"].T).reshape(n, KV, HD)
+        q, k, v = h @ W[p + "attn_q.weight"].T, h @ W[p + "attn_k.weight"].T, h @ W[p + "attn_v.weight"].T
+        if arch == "qwen2":
+            q, k, v = q + W[p + "attn_q.bias"], k + W[p + "attn_k.bias"], v + W[p + "attn_v.bias"]
+        q, k, v = q.reshape(n, HEADS, HD), k.reshape(n, KV, HD), v.reshape(n, KV, HD)
         if arch in ("qwen3", "gemma3"):
             q = rms(q, W[p + "attn_q_norm.weight"])
             k = rms(k, W[p + "attn_k_norm.weight"])
@@ -217,7 +223,7 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     out = {"reference": f"JAX {jax.__version__} float64", "T": T, "adam": {"lr": LR, "steps": ADAM_STEPS},
            "models": []}
-    for arch, seed in (("llama", 11), ("qwen3", 12), ("gemma3", 13)):
+    for arch, seed in (("llama", 11), ("qwen2", 14), ("qwen3", 12), ("gemma3", 13)):
         path = f"/tmp/loupe-training_tiny_{arch}.gguf"
         write_model(path, arch, seed)
         with open(path, "rb") as g, open(os.path.join(OUT, f"training_tiny_{arch}.gguf.json"), "w") as f:

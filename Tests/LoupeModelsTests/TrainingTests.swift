@@ -5,7 +5,7 @@ import LoupeTensor
 
 /// Training on autograd tensors (Sources/LoupeModels/Training):
 /// - the autograd forward against the inference engine's logits (random qwen2/qwen3 fixtures, SmolLM2);
-/// - logits, masked loss, every weight's gradient and three Adam steps of tiny llama/qwen3/gemma3 models against
+/// - logits, masked loss, every weight's gradient and three Adam steps of tiny llama/qwen2/qwen3/gemma3 models against
 ///   JAX in float64 (Tests/Fixtures/make_training_fixture.py, fixture training_tiny.json);
 /// - LoRA (zero-init identity, frozen base, merge), saving (GGUF reload through LanguageModel, safetensors layout).
 final class TrainingTests: XCTestCase {
@@ -66,7 +66,7 @@ final class TrainingTests: XCTestCase {
     }
 
     func testForwardMatchesInferenceOnTinyModels() throws {
-        for arch in ["llama", "qwen3", "gemma3"] {
+        for arch in ["llama", "qwen2", "qwen3", "gemma3"] {
             let (fx, model) = try tiny(arch)
             try checkAgainstInference(model, ids: fx.ids)
         }
@@ -81,7 +81,7 @@ final class TrainingTests: XCTestCase {
     // MARK: Against JAX
 
     func testLogitsLossAndGradientsMatchJAX() throws {
-        for arch in ["llama", "qwen3", "gemma3"] {
+        for arch in ["llama", "qwen2", "qwen3", "gemma3"] {
             let (fx, model) = try tiny(arch)
             let t = try TrainableModel(model)
             let logitsErr = relativeError(try noGradLogits(t, fx.ids).scalars, fx.logits)
@@ -102,7 +102,7 @@ final class TrainingTests: XCTestCase {
     }
 
     func testAdamStepsMatchJAXAndLowerTheLoss() throws {
-        for arch in ["llama", "qwen3", "gemma3"] {
+        for arch in ["llama", "qwen2", "qwen3", "gemma3"] {
             let (fx, model) = try tiny(arch)
             let t = try TrainableModel(model)
             var losses: [Float] = []
@@ -203,7 +203,7 @@ final class TrainingTests: XCTestCase {
     }
 
     func testSavedGGUFReloadsWithTheSameLogits() throws {
-        for arch in ["llama", "gemma3"] {
+        for arch in ["llama", "qwen2", "gemma3"] {
             let (fx, model) = try tiny(arch)
             let t = try TrainableModel(model, lora: LoRAConfig(rank: 2, targets: [.q, .v, .down]))
             for _ in 0..<2 { try t.step([fx.ids], lr: 2e-2) }
@@ -231,7 +231,7 @@ final class TrainingTests: XCTestCase {
     }
 
     func testSafetensorsUseHuggingFaceNamesAndLayout() throws {
-        for arch in ["llama", "qwen3", "gemma3"] {
+        for arch in ["llama", "qwen2", "qwen3", "gemma3"] {
             let (_, model) = try tiny(arch)
             let t = try TrainableModel(model)
             let dir = temporary("hf-\(arch)")
@@ -262,7 +262,10 @@ final class TrainingTests: XCTestCase {
             XCTAssertEqual(try st.tensorF32(named: "model.embed_tokens.weight").scalars, t.parameter("token_embd.weight")!.scalars)
             XCTAssertEqual(st.tensor(named: "lm_head.weight") != nil, !c.tiedEmbeddings)
             let hf = try HFConfig(path: dir + "/config.json")
-            XCTAssertEqual(hf.modelType, ["llama": "llama", "qwen3": "qwen3", "gemma3": "gemma3_text"][arch])
+            XCTAssertEqual(hf.modelType, ["llama": "llama", "qwen2": "qwen2", "qwen3": "qwen3", "gemma3": "gemma3_text"][arch])
+            if arch == "qwen2" {
+                XCTAssertEqual(try st.tensorF32(named: "model.layers.1.self_attn.k_proj.bias").scalars, t.parameter("blk.1.attn_k.bias")!.scalars)
+            }
             XCTAssertEqual(hf.numHiddenLayers, c.layers)
             XCTAssertEqual(hf.numKeyValueHeads, c.kvHeads)
             XCTAssertEqual(hf.headDim, c.headDim)

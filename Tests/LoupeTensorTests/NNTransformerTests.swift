@@ -1,0 +1,88 @@
+import XCTest
+@testable import LoupeTensor
+
+/// The fused ops of NNTransformer.swift: `linear` against the composite x @ W^T + b (matmul, transpose and add,
+/// whose gradients GradientTests checks), `rope` against its definition and central finite differences. The
+/// end-to-end check of both, inside whole decoders against JAX, is LoupeModelsTests/TrainingTests.
+final class NNTransformerTests: XCTestCase {
+    func maxDiff(_ a: Tensor, _ b: Tensor) -> Float {
+        zip(a.scalars, b.scalars).reduce(0) { max($0, abs($1.0 - $1.1)) }
+    }
+
+    func testLinearMatchesTheCompositeWithGradients() throws {
+        let x = try Tensor.randn([2, 3, 5], seed: 1).requiringGrad()
+        let w = try Tensor.randn([4, 5], seed: 2).requiringGrad()
+        let b = try Tensor.randn([4], seed: 3).requiringGrad()
+        let r = try Tensor.randn([2, 3, 4], seed: 4)
+        let y = try x.linear(w, bias: b)
+        try (y * r).sum().backward()
+        let (gx, gw, gb) = (x.grad!, w.grad!, b.grad!)
+        for t in [x, w, b] { t.zeroGrad() }
+        let ref = try x.matmul(w.transpose()) + b
+        try (ref * r).sum().backward()
+        XCTAssertEqual(y.shape, [2, 3, 4])
+        XCTAssertLessThan(maxDiff(y, ref), 1e-5)
+        XCTAssertLessThan(maxDiff(gx, x.grad!), 1e-5)
+        XCTAssertLessThan(maxDiff(gw, w.grad!), 1e-5)
+        XCTAssertLessThan(maxDiff(gb, b.grad!), 1e-5)
+    }
+
+    func testLinearComputesOnlyTheWantedGradients() throws {
+        // A frozen weight (LoRA's base) gets no gradient; the input still does.
+        let x = try Tensor.randn([3, 5], seed: 5).requiringGrad()
+        let w = try Tensor.randn([4, 5], seed: 6)
+        try x.linear(w).sum().backward()
+        XCTAssertNil(w.grad)
+        XCTAssertEqual(try x.grad!.scalars, try w.sum(axis: 0).reshape([1, 5]).expand([3, 5]).scalars)
+        XCTAssertThrowsError(try x.linear(try Tensor.zeros([4, 6])))
+        XCTAssertThrowsError(try x.linear(w, bias: try Tensor.zeros([5])))
+    }
+
+    func testRopeMatchesItsDefinition() throws {
+        // One head of 4 dimensions at positions 0..<3, base 100: pair i turns by p * 100^(-2i/4).
+        let x = try Tensor.randn([3, 1, 4], seed: 7)
+        for layout in [RoPELayout.adjacentPairs, .halves] {
+            let y = try x.rope(base: 100, layout: layout)
+            let pairs = layout == .adjacentPairs ? [(0, 1), (2, 3)] : [(0, 2), (1, 3)]
+            for p in 0..<3 {
+                for (i, (a, b)) in pairs.enumerated() {
+                    let angle = Double(p) * pow(100, -2 * Double(i) / 4)
+                    let (xa, xb) = (Double(try x.value(at: [p, 0, a])), Double(try x.value(at: [p, 0, b])))
+                    XCTAssertEqual(Double(try y.value(at: [p, 0, a])), xa * cos(angle) - xb * sin(angle), accuracy: 1e-5)
+                    XCTAssertEqual(Double(try y.value(at: [p, 0, b])), xa * sin(angle) + xb * cos(angle), accuracy: 1e-5)
+                }
+            }
+        }
+        // Partial rotation: dimensions past `dims` pass through; `start` shifts the positions.
+        let z = try Tensor.randn([2, 2, 6], seed: 8)
+        let partial = try z.rope(base: 10_000, dims: 4, layout: .halves)
+        for p in 0..<2 { for h in 0..<2 { for d in 4..<6 {
+            XCTAssertEqual(try partial.value(at: [p, h, d]), try z.value(at: [p, h, d]))
+        } } }
+        let shifted = try z.rope(base: 10_000, layout: .halves, start: 5)
+        let full = try Tensor.concat([try Tensor.zeros([5, 2, 6]), z], axis: 0).rope(base: 10_000, layout: .halves)
+        XCTAssertLessThan(maxDiff(shifted, try full.slice([.range(5, nil, 1)])), 1e-5)
+        XCTAssertThrowsError(try z.rope(base: 10_000, dims: 5, layout: .halves))
+        XCTAssertThrowsError(try z.reshape([12]).rope(base: 10_000, layout: .halves))
+    }
+
+    func testRopeGradientMatchesFiniteDifferences() throws {
+        for layout in [RoPELayout.adjacentPairs, .halves] {
+            let x = try Tensor.randn([5, 2, 8], seed: 9).requiringGrad()
+            let r = try Tensor.randn([5, 2, 8], seed: 10)
+            let f = { (t: Tensor) throws -> Double in Double(try (t.rope(base: 50, scale: 2, layout: layout) * r).sum().item()) }
+            try (x.rope(base: 50, scale: 2, layout: layout) * r).sum().backward()
+            let g = x.grad!.scalars
+            // rope is linear in x, so central differences are exact up to rounding.
+            var data = x.scalars
+            let h: Float = 0.01
+            for i in stride(from: 0, to: data.count, by: 7) {
+                let v = data[i]
+                data[i] = v + h; let fp = try f(try Tensor(shape: x.shape, data: data))
+                data[i] = v - h; let fm = try f(try Tensor(shape: x.shape, data: data))
+                data[i] = v
+                XCTAssertEqual(Double(g[i]), (fp - fm) / Double(2 * h), accuracy: 2e-3, "\(layout) element \(i)")
+            }
+        }
+    }
+}
