@@ -238,8 +238,9 @@ final class TrainableObject: HostObject {
                                    Parameter("dtype", .string, default: .string("f32"), keywordOnly: true)], """
                 Saves the model with adapters merged in; returns the path. format "gguf" (the default for a path ending
                 in .gguf: one file with the source's metadata and tokenizer, loadable by model.load and llama.cpp) or
-                "safetensors" (a folder with model.safetensors and config.json, Hugging Face names). dtype: f32 or f16
-                (gguf), f32, f16 or bf16 (safetensors).
+                "safetensors" (a folder with model.safetensors and config.json, Hugging Face names), or "peft" (the
+                LoRA adapters alone: adapter_model.safetensors and adapter_config.json). dtype: f32 or f16 (gguf),
+                f32, f16 or bf16 (safetensors, peft).
                 """) { a in
                 let path = (try a.string("path") as NSString).expandingTildeInPath
                 let format = try a.optString("format") ?? (path.hasSuffix(".gguf") ? "gguf" : "safetensors")
@@ -253,13 +254,13 @@ final class TrainableObject: HostObject {
                     default: throw a.error("dtype", "must be f32 or f16 for gguf, got '\(dtype)'")
                     }
                     try t.save(gguf: path, type: type)
-                case "safetensors":
+                case "safetensors", "peft":
                     guard let d = SafetensorsDType(rawValue: dtype.uppercased()), [.f32, .f16, .bf16].contains(d) else {
-                        throw a.error("dtype", "must be f32, f16 or bf16 for safetensors, got '\(dtype)'")
+                        throw a.error("dtype", "must be f32, f16 or bf16 for \(format), got '\(dtype)'")
                     }
-                    try t.save(safetensors: path, dtype: d)
+                    if format == "peft" { try t.save(peft: path, dtype: d) } else { try t.save(safetensors: path, dtype: d) }
                 default:
-                    throw a.error("format", "must be \"gguf\" or \"safetensors\", got '\(format)'")
+                    throw a.error("format", "must be \"gguf\", \"safetensors\" or \"peft\", got '\(format)'")
                 }
                 return .string(path)
             }

@@ -105,12 +105,16 @@ final class TrainingBuiltinsTests: XCTestCase {
         _ = try eval(i, "t.save(\"\(hf)\", dtype: \"bf16\")")
         XCTAssertNotNil(try SafetensorsFile(path: hf + "/model.safetensors").tensor(named: "model.layers.0.mlp.up_proj.weight"))
         XCTAssertEqual(try HFConfig(path: hf + "/config.json").modelType, "llama")
+        _ = try eval(i, "t.save(\"\(Self.dir)/peft\", format: \"peft\")")
+        XCTAssertNotNil(try SafetensorsFile(path: Self.dir + "/peft/adapter_model.safetensors")
+            .tensor(named: "base_model.model.model.layers.1.mlp.down_proj.lora_B.weight"))
         // Merging keeps the function and leaves nothing to train.
         _ = try eval(i, "let before = t.logits(ids)")
         XCTAssertEqual(try eval(i, "t.merge()").repr, "nil")
         XCTAssertEqual(try eval(i, "[t.lora, t.parameters]").repr, "[nil, 0]")
         XCTAssertEqual(try eval(i, "max(abs(t.logits(ids) - before)) < 1e-5").repr, "true")
         XCTAssertTrue(errorMessage(i, "t.step(ids)").contains("nothing to train"))
+        XCTAssertTrue(errorMessage(i, "t.save(\"\(Self.dir)/none\", format: \"peft\")").contains("no LoRA adapters to save"))
     }
 
     func testArgumentErrors() throws {
@@ -121,7 +125,7 @@ final class TrainingBuiltinsTests: XCTestCase {
         XCTAssertTrue(errorMessage(i, "train.model(42)").contains("must be a decoder model"))
         XCTAssertTrue(errorMessage(i, "train.model(m, weight_decay: -1)").contains("must be >= 0"))
         _ = try eval(i, "let t = train.model(m, lora: true)")
-        XCTAssertTrue(errorMessage(i, "t.save(\"x.onnx\", format: \"onnx\")").contains("must be \"gguf\" or \"safetensors\""))
+        XCTAssertTrue(errorMessage(i, "t.save(\"x.onnx\", format: \"onnx\")").contains("must be \"gguf\", \"safetensors\" or \"peft\""))
         XCTAssertTrue(errorMessage(i, "t.save(\"x.gguf\", dtype: \"q4_0\")").contains("must be f32 or f16 for gguf"))
         XCTAssertTrue(errorMessage(i, "t.step(ids, lr: -1)").contains("learning rate must be positive"))
         XCTAssertTrue(errorMessage(i, "t.step(ids, clip: 0)").contains("must be positive"))

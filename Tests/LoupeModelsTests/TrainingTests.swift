@@ -230,6 +230,32 @@ final class TrainingTests: XCTestCase {
         XCTAssertThrowsError(try TrainableModel(try tiny("llama").1).save(gguf: temporary("x.gguf"), type: .q8_0))
     }
 
+    func testPEFTAdaptersReproduceTheMergedWeights() throws {
+        // Saved adapters, applied to the base in transformers' layout (W + alpha/r B A), give the merged weights
+        // that save(safetensors:) writes; llama's q rows are the permuted case.
+        let (fx, model) = try tiny("llama")
+        let t = try TrainableModel(model, lora: LoRAConfig(rank: 2, alpha: 6, targets: [.q, .down]))
+        for _ in 0..<2 { try t.step([fx.ids], lr: 2e-2) }
+        let (peft, merged, base) = (temporary("peft"), temporary("peft-merged"), temporary("peft-base"))
+        try t.save(peft: peft)
+        try t.save(safetensors: merged)
+        try TrainableModel(model).save(safetensors: base)
+        let adapters = try SafetensorsFile(path: peft + "/adapter_model.safetensors")
+        XCTAssertEqual(adapters.tensors.count, model.config.layers * 2 * 2)
+        let m = try SafetensorsFile(path: merged + "/model.safetensors"), b = try SafetensorsFile(path: base + "/model.safetensors")
+        for module in ["model.layers.0.self_attn.q_proj", "model.layers.1.mlp.down_proj"] {
+            let a = try adapters.tensorF32(named: "base_model.model.\(module).lora_A.weight")
+            let bb = try adapters.tensorF32(named: "base_model.model.\(module).lora_B.weight")
+            let rebuilt = try b.tensorF32(named: module + ".weight") + bb.matmul(a) * 3
+            XCTAssertLessThan(relativeError(rebuilt, try m.tensorF32(named: module + ".weight")), 1e-6, module)
+        }
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: peft + "/adapter_config.json"))) as? [String: Any]
+        XCTAssertEqual(config?["r"] as? Int, 2)
+        XCTAssertEqual(config?["lora_alpha"] as? Double, 6)
+        XCTAssertEqual(config?["target_modules"] as? [String], ["q_proj", "down_proj"])
+        XCTAssertThrowsError(try TrainableModel(model).save(peft: temporary("no-adapters")))
+    }
+
     func testSafetensorsUseHuggingFaceNamesAndLayout() throws {
         for arch in ["llama", "qwen2", "qwen3", "gemma3"] {
             let (_, model) = try tiny(arch)
