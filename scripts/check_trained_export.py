@@ -10,7 +10,8 @@
 4. Compares the base model's logits (llama.cpp on the untouched source file's F32 copy when present) to show that
    the training moved the model.
 
-Usage: python3 scripts/check_trained_export.py [--loupe .build/debug/loupe] [--model PATH.gguf] [--steps 5]
+Usage: python3 scripts/check_trained_export.py [--loupe .build/debug/loupe] [--model PATH.gguf] [--base-f32 PATH]
+       [--steps 5]     (any decoder Loupe runs, e.g. --model ~/.loupe/models/gemma-3-270m/gemma-3-270m-q4_k_m.gguf)
 Exits 1 when a comparison is outside its tolerance.
 """
 import argparse
@@ -48,6 +49,7 @@ t.save({json.dumps(out + "/tuned-f16.gguf")}, dtype: "f16")
 t.save({json.dumps(out + "/hf")}, format: "safetensors")
 print("PROBE", json.stringify(probe))
 print("LOGITS", json.stringify(tolist(t.logits(probe))))
+print("BASE_LOGITS", json.stringify(tolist(m.logits(probe))))
 """
     path = os.path.join(out, "train.loupe")
     with open(path, "w") as f:
@@ -66,6 +68,8 @@ print("LOGITS", json.stringify(tolist(t.logits(probe))))
             res["probe"] = json.loads(rest)
         elif key == "LOGITS":
             res["logits"] = np.array(json.loads(rest), dtype=np.float64)
+        elif key == "BASE_LOGITS":
+            res["base_logits"] = np.array(json.loads(rest), dtype=np.float64)
     return res
 
 
@@ -147,6 +151,7 @@ def main():
     ap.add_argument("--base-f32", default="/tmp/loupe-f32-SmolLM2-135M-Instruct.Q4_1.f32.gguf",
                     help="an F32 copy of the source model (Tests/Fixtures/make_logit_fixtures.py writes it)")
     ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--keep", action="store_true", help="keep the saved files (default: removed at the end)")
     args = ap.parse_args()
     loupe = args.loupe or find_loupe()
     import llama_cpp
@@ -156,17 +161,34 @@ def main():
     print(f"Loupe LoRA training losses: {[round(x, 4) for x in r['steps']]} -> {r['loss_after']:.4f}")
     ids, ours = r["probe"], r["logits"]
     ok = True
-    ok &= compare("llama.cpp on the saved F32 GGUF vs Loupe's trained model", ours,
-                  llama_cpp_logits(out + "/tuned.gguf", ids), 2e-3)
-    ok &= compare("llama.cpp on the saved F16 GGUF vs Loupe's trained model", ours,
-                  llama_cpp_logits(out + "/tuned-f16.gguf", ids), 5e-2)
-    ok &= compare("numpy float64 (transformers layout) on the saved safetensors vs Loupe", ours,
-                  hf_forward(out + "/hf", ids), 1e-3)
+    # How far llama.cpp and Loupe's inference engine already are on the untouched model (float32 rounding in
+    # different orders; larger for Gemma's sqrt(d)-scaled activations): the trained model may differ by a few times
+    # that, never more.
+    tol = 2e-3
     if os.path.exists(args.base_f32):
         base = llama_cpp_logits(args.base_f32, ids)
+        lp_b, lp_o = log_softmax(base), log_softmax(r["base_logits"])
+        top = np.argsort(-lp_b, -1)[:, :50]
+        floor = float(np.abs(np.take_along_axis(lp_o, top, -1) - np.take_along_axis(lp_b, top, -1)).max())
+        tol = max(tol, 3 * floor)
+        print(f"  baseline: Loupe's inference engine on the source vs llama.cpp on its F32 copy: max |Δ log p| over the "
+              f"top-50 {floor:.2e} (tolerance below: {tol:.1e})")
+    ok &= compare("llama.cpp on the saved F32 GGUF vs Loupe's trained model", ours,
+                  llama_cpp_logits(out + "/tuned.gguf", ids), tol)
+    ok &= compare("llama.cpp on the saved F16 GGUF vs Loupe's trained model", ours,
+                  llama_cpp_logits(out + "/tuned-f16.gguf", ids), 5e-2)
+    if json.load(open(out + "/hf/config.json"))["model_type"] == "llama":
+        ok &= compare("numpy float64 (transformers layout) on the saved safetensors vs Loupe", ours,
+                      hf_forward(out + "/hf", ids), 1e-3)
+    else:
+        print("  (the numpy transformers-layout forward is written for llama only: safetensors not checked here)")
+    if os.path.exists(args.base_f32):
         d = np.abs(log_softmax(base) - log_softmax(ours)).max()
         print(f"  the training moved the model: max |Δ log p| vs the base model (llama.cpp, F32 copy) = {d:.3f}")
         ok &= d > 1e-2
+    if not args.keep:
+        import shutil
+        shutil.rmtree(out, ignore_errors=True)
     print("all checks passed" if ok else "SOME CHECKS FAILED")
     sys.exit(0 if ok else 1)
 
