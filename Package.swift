@@ -9,7 +9,7 @@ let kernelFlags: [SwiftSetting] = [
     .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release)),
 ]
 
-/// Kernel modules compile optimized even in debug builds: unoptimized SIMD code runs ~100x slower, and the debug
+/// Kernel and method modules compile optimized even in debug builds: unoptimized SIMD code runs ~100x slower, and the debug
 /// test suite runs real models through these kernels (a 5-token SmolLM2 forward took minutes at -Onone).
 let optimizedInDebug: [SwiftSetting] = kernelFlags + [.unsafeFlags(["-O"], .when(configuration: .debug))]
 
@@ -40,7 +40,7 @@ let package = Package(
         // GGUF and safetensors, tokenizers, architectures, inference, generation, hooks.
         .target(name: "LoupeModels", dependencies: ["LoupeTensor", "CBLAS"], swiftSettings: optimizedInDebug),
         // The research methods and metrics, one file per method.
-        .target(name: "LoupeMethods", dependencies: ["LoupeTensor", "LoupeModels"], swiftSettings: kernelFlags),
+        .target(name: "LoupeMethods", dependencies: ["LoupeTensor", "LoupeModels"], swiftSettings: optimizedInDebug),
         // Binds the Swift modules (tensors, models, methods, plots) into the language.
         .target(name: "LoupeLibrary",
                 dependencies: ["LoupeLang", "LoupeTensor", "LoupeModels", "LoupeMethods", "LoupePlot"],

@@ -115,19 +115,23 @@ enum AvailabilityBuiltins {
 
         add(r, "run", [model, Parameter("items", .list), chat,
                        Parameter("max_tokens", .int, default: .int(8), keywordOnly: true),
-                       Parameter("sequence_mass", .bool, default: .bool(false), keywordOnly: true)], doc: """
+                       Parameter("sequence_mass", .bool, default: .bool(false), keywordOnly: true),
+                       Parameter("hidden", .bool, default: .bool(false), keywordOnly: true)], doc: """
             Runs the model on QA items (records from load_qa): the prompt, the commit-step distribution, a greedy
             answer (up to max_tokens, stopping at a newline or end of sequence), correctness by normalised alias
             match (multiple choice: the letter), P-mass, concentration and concept-aware decoding. One record per
             item: {id, question, gold, aliases, category, answer, correct, hallucinated, p_mass, concentration,
             dispersion, greedy_token, greedy_piece, greedy_p, greedy_in_concept, concept, top_concept_token,
             candidates, candidate_masses, concept_aware_pick, concept_aware_correct, sequence_mass, prompt_ids,
-            answer_tokens}. chat defaults to whether the model has a chat template.
+            answer_tokens}. chat defaults to whether the model has a chat template. sequence_mass: true adds the
+            teacher-forced multi-token mass; hidden: true adds `hidden`, the last prompt token's hook_resid_post at
+            every layer ([layers, d_model], captured in the same pass), which probe then uses. Prompts share their
+            template prefix: it is prefilled once and each item runs only its own tokens.
             """) { a in
             let m = try modelArg(a)
             let items = try a.list("items").enumerated().map { try item($0.element, index: $0.offset, a) }
             let options = Availability.Options(chat: try chatFlag(a, m), maxTokens: try a.int("max_tokens"),
-                                               sequenceMass: try a.bool("sequence_mass"))
+                                               hidden: try a.bool("hidden"), sequenceMass: try a.bool("sequence_mass"))
             let task = ProgressTask("availability.run", total: items.count)
             defer { task.finish() }
             let results = try Availability.evaluate(model: m, items: items, options: options) { _, _ in task.advance() }
@@ -170,8 +174,8 @@ enum AvailabilityBuiltins {
                          Parameter("k", .int, default: .int(5), keywordOnly: true),
                          Parameter("C", .number, default: .float(1), keywordOnly: true),
                          Parameter("components", .optional(.int), default: .int(32), keywordOnly: true)], doc: """
-            Hidden-state probe: the last prompt token's hook_resid_post at every layer (from each record's
-            prompt_ids) of the available items (p_mass >= tau); logistic regression (C) predicting hallucination,
+            Hidden-state probe: the last prompt token's hook_resid_post at every layer (each record's `hidden` from
+            run(hidden: true), else recomputed from its prompt_ids) of the available items (p_mass >= tau); logistic regression (C) predicting hallucination,
             stratified k-fold cross-validated AUROC per layer, after projecting each layer on its top `components`
             principal components (nil: all features). {layers: [{layer, auroc, folds, pooled}], auroc (at `layer`,
             default last - 1), layer, items, hallucinated}.
@@ -184,10 +188,20 @@ enum AvailabilityBuiltins {
             var hidden: [[[Float]]] = []
             for (i, rec) in records.enumerated() {
                 guard pMass[i] >= tau else { hidden.append([]); continue }
-                guard case let .record(r) = rec, let ids = r["prompt_ids"] else {
-                    throw a.error("records", "record \(i) has no prompt_ids (use the records of availability.run)")
+                guard case let .record(r) = rec else { throw a.error("records", "record \(i) is not a record") }
+                if let h = r["hidden"], case let .tensor(t) = h {
+                    // Captured by run(hidden: true): [layers, d_model].
+                    guard t.rank == 2, t.shape[0] == m.config.layers, t.shape[1] == m.config.dModel else {
+                        throw a.error("records", "record \(i): hidden has shape \(t.shape), expected [\(m.config.layers), \(m.config.dModel)] for this model")
+                    }
+                    let flat = t.scalars, d = t.shape[1]
+                    hidden.append((0..<t.shape[0]).map { Array(flat[($0 * d)..<(($0 + 1) * d)]) })
+                } else {
+                    guard let ids = r["prompt_ids"] else {
+                        throw a.error("records", "record \(i) has no prompt_ids (use the records of availability.run)")
+                    }
+                    hidden.append(try Availability.lastTokenResiduals(model: m, prompt: try idList(ids, a, "records")))
                 }
-                hidden.append(try Availability.lastTokenResiduals(model: m, prompt: try idList(ids, a, "records")))
                 task.advance()
             }
             task.finish()
@@ -299,7 +313,7 @@ enum AvailabilityBuiltins {
     }
 
     static func resultValue(_ r: Availability.ItemResult) -> Value {
-        .record(Record([
+        let base = Record([
             "id": .string(r.id), "question": .string(r.question), "gold": .string(r.gold),
             "aliases": .list(r.aliases.map { .string($0) }), "category": .string(r.category),
             "answer": .string(r.answer), "correct": .bool(r.correct), "hallucinated": .bool(r.hallucinated),
@@ -310,7 +324,15 @@ enum AvailabilityBuiltins {
             "candidate_masses": floats(r.candidateMasses), "concept_aware_pick": .string(r.conceptAwarePick),
             "concept_aware_correct": .bool(r.conceptAwareCorrect), "sequence_mass": r.sequenceMass.map { .float($0) } ?? .nil,
             "prompt_ids": ints(r.prompt), "answer_tokens": ints(r.answerTokens),
-        ]))
+        ])
+        guard !r.hidden.isEmpty else { return .record(base) }
+        return .record(Record(keys: base.keys + ["hidden"], values: base.values + [hiddenTensor(r.hidden)]))
+    }
+
+    /// Per-layer hidden states as one [layers, d_model] tensor.
+    static func hiddenTensor(_ rows: [[Float]]) -> Value {
+        let flat = rows.flatMap { $0 }
+        return (try? Tensor(shape: [rows.count, rows.first?.count ?? 0], data: flat)).map { .tensor($0) } ?? .nil
     }
 
     /// A field of every record in `records`, as bools / numbers.

@@ -432,28 +432,72 @@ public enum Availability {
         guard options.maxTokens >= 1 else {
             throw AvailabilityError.invalidArgument(function: "run", message: "max_tokens must be >= 1, got \(options.maxTokens)")
         }
+        // Every prompt of one style starts with the same system message, shots and template text; that prefix is
+        // prefilled once and each item runs only its own tokens from a fork of it. On the facts set with a chat
+        // template the shared prefix is ~90% of the prompt.
+        let prompts = try items.map { item in
+            try prompt(model: model, question: item.question, chat: options.chat,
+                       style: item.choices.isEmpty ? options.style : options.choiceStyle)
+        }
+        var prefixes: [[Int]: InferenceSession] = [:]
+        var groups: [Bool: [Int]] = [:]
+        for (i, item) in items.enumerated() { groups[item.choices.isEmpty, default: []].append(i) }
+        var prefixOf = [Int](repeating: 0, count: items.count)
+        for (_, members) in groups {
+            // At least one token of each prompt stays outside the prefix: its logits are the commit step's.
+            var n = members.map { prompts[$0].count - 1 }.min() ?? 0
+            let first = prompts[members[0]]
+            for i in members { n = Swift.min(n, zip(first, prompts[i]).prefix { $0 == $1 }.count) }
+            for i in members { prefixOf[i] = n }
+            if n > 0 {
+                let s = model.makeSession()
+                _ = try s.prefillLogits(Array(first[..<n]))
+                prefixes[Array(first[..<n])] = s
+            }
+        }
         var out: [ItemResult] = []
         out.reserveCapacity(items.count)
         for (n, item) in items.enumerated() {
-            out.append(try evaluate(model: model, tokenizer: tok, item: item, options: options))
+            let ids = prompts[n], k = prefixOf[n]
+            let session = k > 0 ? prefixes[Array(ids[..<k])]!.fork() : model.makeSession()
+            out.append(try evaluate(model: model, tokenizer: tok, item: item, prompt: ids, session: session, options: options))
             progress?(n + 1, items.count)
         }
         return out
     }
 
-    static func evaluate(model: LanguageModel, tokenizer tok: Tokenizer, item: QAItem, options: Options) throws -> ItemResult {
+    /// One item: `session` holds a prefix of `ids` (possibly nothing) and runs the rest.
+    static func evaluate(model: LanguageModel, tokenizer tok: Tokenizer, item: QAItem, prompt ids: [Int],
+                         session: InferenceSession, options: Options) throws -> ItemResult {
         let isChoice = !item.choices.isEmpty
-        let ids = try prompt(model: model, question: item.question, chat: options.chat,
-                             style: isChoice ? options.choiceStyle : options.style)
         let concept = isChoice ? try conceptSet(aliases: letterForms(item.answer), tokenizer: tok, variants: false)
                                : try conceptSet(aliases: item.aliases, tokenizer: tok)
 
-        // Commit step: the distribution after the prompt; then greedy decoding through the KV cache.
-        let session = model.makeSession()
-        let firstLogits = try session.prefill(ids).scalars
+        // Commit step: the distribution after the prompt, with the last prompt token's residual stream at every
+        // layer captured in the same pass when the probe needs it.
+        let rest = Array(ids[session.position...])
+        var hidden: [[Float]] = []
+        let firstLogits: [Float]
+        if options.hidden {
+            var fo = ForwardOptions()
+            fo.allLogits = false
+            let r = try session.forward(rest, capture: ["blocks.*.hook_resid_post"], options: fo)
+            firstLogits = r.logits.scalars
+            hidden = try lastRows(r.cache, layers: model.config.layers, d: model.config.dModel)
+        } else {
+            firstLogits = Array(try session.prefillLogits(rest))
+        }
         let p = softmax(firstLogits)
         let m = try mass(probabilities: p, concept: concept.tokens)
         let greedy = argmax(p)
+
+        // Multi-token mass continues from a copy of the prompt's cache, before decoding moves it on.
+        let seq = options.sequenceMass
+            ? try sequenceMass(after: session, firstLogProbs: logSoftmax(firstLogits), tokenizer: tok,
+                               aliases: isChoice ? letterForms(item.answer) : item.aliases.flatMap(surfaceVariants)).total
+            : nil
+
+        // Greedy decoding through the KV cache.
         let stops = model.defaultStopTokens
         var answerTokens: [Int] = []
         var next = greedy
@@ -487,13 +531,6 @@ public enum Availability {
         // The gold concept is the last candidate of an open question.
         let pickCorrect = isChoice ? pick == item.answer : choice.index == names.count - 1
 
-        let seq = options.sequenceMass
-            ? try sequenceMass(model: model, prompt: ids,
-                               aliases: isChoice ? letterForms(item.answer) : item.aliases.flatMap(surfaceVariants)).total
-            : nil
-        var hidden: [[Float]] = []
-        if options.hidden { hidden = try lastTokenResiduals(model: model, prompt: ids) }
-
         return ItemResult(id: item.id, question: item.question, gold: item.answer, aliases: item.aliases,
                           category: item.category, answer: answer, answerTokens: answerTokens, correct: correct,
                           pMass: m.pMass, concentration: m.concentration, conceptTokens: concept.tokens,
@@ -503,19 +540,23 @@ public enum Availability {
                           conceptAwareCorrect: pickCorrect, sequenceMass: seq, prompt: ids, hidden: hidden)
     }
 
-    /// The residual stream after every block (hook_resid_post) at the last prompt token: [layers][d_model].
-    public static func lastTokenResiduals(model: LanguageModel, prompt ids: [Int]) throws -> [[Float]] {
-        var options = ForwardOptions()
-        options.allLogits = false
-        let r = try model.forward(ids: ids, capture: ["blocks.*.hook_resid_post"], options: options)
-        let d = model.config.dModel
-        return try (0..<model.config.layers).map { l in
-            guard let t = r.cache["blocks.\(l).hook_resid_post"] else {
+    /// The last row of each layer's captured hook_resid_post: [layers][d].
+    static func lastRows(_ cache: [String: Tensor], layers: Int, d: Int) throws -> [[Float]] {
+        try (0..<layers).map { l in
+            guard let t = cache["blocks.\(l).hook_resid_post"] else {
                 throw AvailabilityError.invalidArgument(function: "probe", message: "the forward pass captured no blocks.\(l).hook_resid_post")
             }
             let all = t.scalars
             return Array(all[(all.count - d)...])
         }
+    }
+
+    /// The residual stream after every block (hook_resid_post) at the last prompt token: [layers][d_model].
+    public static func lastTokenResiduals(model: LanguageModel, prompt ids: [Int]) throws -> [[Float]] {
+        var options = ForwardOptions()
+        options.allLogits = false
+        let r = try model.forward(ids: ids, capture: ["blocks.*.hook_resid_post"], options: options)
+        return try lastRows(r.cache, layers: model.config.layers, d: model.config.dModel)
     }
 
     // MARK: - Multi-token concept mass
@@ -547,6 +588,23 @@ public enum Availability {
         guard !seqs.isEmpty else { throw AvailabilityError.emptyAliases(item: "\(aliases)") }
         let base = model.makeSession()
         let first = logSoftmax(try base.prefill(ids).scalars)
+        return try sequenceMass(after: base, firstLogProbs: first, sequences: seqs)
+    }
+
+    /// `sequenceMass` from a session that has run the prompt, given the log-probabilities after it.
+    static func sequenceMass(after base: InferenceSession, firstLogProbs: [Double], tokenizer tok: Tokenizer,
+                             aliases: [String]) throws -> SequenceMass {
+        var seen = Set<[Int]>(), seqs: [(String, [Int])] = []
+        for a in aliases where !a.isEmpty {
+            let t = tok.encode(a, addSpecial: false, parseSpecial: false)
+            if !t.isEmpty, seen.insert(t).inserted { seqs.append((a, t)) }
+        }
+        guard !seqs.isEmpty else { throw AvailabilityError.emptyAliases(item: "\(aliases)") }
+        return try sequenceMass(after: base, firstLogProbs: firstLogProbs, sequences: seqs)
+    }
+
+    static func sequenceMass(after base: InferenceSession, firstLogProbs first: [Double],
+                             sequences seqs: [(String, [Int])]) throws -> SequenceMass {
         var out: [SequenceMass.Sequence] = []
         for (text, t) in seqs {
             var lp = first[t[0]]

@@ -56,10 +56,23 @@ final class AvailabilityBuiltinsTests: XCTestCase {
             let rs = availability.run(m, availability.load_qa("facts", limit: 1))
             let r = rs[0]
             let direct = availability.p_mass(m, "What is the capital of France?", ["Paris"])
-            [r.answer, r.correct, round(r.p_mass, digits: 2), r.p_mass == direct.p_mass, r.greedy_token == direct.greedy_token,
+            [r.answer, r.correct, round(r.p_mass, digits: 2), abs(r.p_mass - direct.p_mass) < 1e-5, r.greedy_token == direct.greedy_token,
              r.prompt_ids == availability.prompt(m, "What is the capital of France?"), r.candidates, r.concept_aware_correct,
              availability.concept_set(m, ["Paris"]).tokens == r.concept]
             """, "[\"Paris\", true, 0.91, true, true, true, [\"Paris\"], true, true]")
+        // run prefills the shared template prefix once and runs each item's own tokens from a fork: the same
+        // numbers as one pass over the whole prompt up to float32 summation order, hidden states included.
+        check("""
+            let m = model.load("smollm2-135m-instruct")
+            let items = availability.load_qa("facts", limit: 3)
+            let rs = availability.run(m, items, hidden: true, max_tokens: 2)
+            let whole = map(rs, fn(r) { availability.p_mass(m, r.question, r.aliases).p_mass })
+            let fresh = m.forward(rs[2].prompt_ids, capture: ["blocks.*.hook_resid_post"])
+            let last = len(rs[2].prompt_ids) - 1
+            let errs = map(0..30, fn(l) { max(abs(fresh.cache[f"blocks.{l}.hook_resid_post"][last] - rs[2].hidden[l])) })
+            [shape(rs[0].hidden), max(map(0..3, fn(i) { abs(rs[i].p_mass - whole[i]) })) < 1e-5, max(errs) < 1e-3,
+             "hidden" in rs[0], "hidden" in availability.run(m, [items[0]], max_tokens: 1)[0]]
+            """, "[[30, 576], true, true, true, false]")
         checkError("""
             let m = model.load("smollm2-135m-instruct")
             availability.probe(m, [{correct: true, p_mass: 0.9, prompt_ids: [1, 2, 3]}])
