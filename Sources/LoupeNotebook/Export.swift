@@ -29,9 +29,9 @@ public enum Exporter {
         if let t = nb.frontMatter.title { out += "# \(t)\n\n" }
         var byIndex: [Int: CellResult] = [:]
         for r in run.results { byIndex[r.cell.index] = r }
-        for block in nb.blocks {
+        for (b, block) in nb.blocks.enumerated() {
             switch block {
-            case let .prose(p): out += p
+            case let .prose(p): out += ProseInterpolation.substitute(p, block: b, values: run.prose, render: ProseInterpolation.plain)
             case let .cell(c):
                 if !c.options.hide { out += "```loupe\n" + c.code + "```\n" }
                 guard let r = byIndex[c.index] else { continue }
@@ -104,10 +104,11 @@ public enum Exporter {
         var execution = 0
         var executionCount: [Int: Int] = [:]
         for (k, i) in run.order.enumerated() { executionCount[run.results[i].cell.index] = k + 1 }
-        for block in nb.blocks {
+        for (b, block) in nb.blocks.enumerated() {
             switch block {
             case let .prose(p):
-                let trimmed = p.trimmingCharacters(in: .whitespacesAndNewlines)
+                let trimmed = ProseInterpolation.substitute(p, block: b, values: run.prose, render: ProseInterpolation.plain)
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
                 if trimmed.isEmpty { continue }
                 md += 1
                 cells.append(["cell_type": "markdown", "id": "md-\(md)", "metadata": [String: Any](), "source": lines(trimmed)])

@@ -53,6 +53,12 @@ public enum OutputWriter {
             "params": Dictionary(uniqueKeysWithValues: run.params.map { ($0.name, paramJSON($0.value)) }),
             "loupe_version": run.loupeVersion, "seconds": run.seconds,
             "started": UTCStamp.iso8601(run.started), "failed": run.failed, "cells": cells,
+            "prose": run.prose.map { v -> [String: Any] in
+                var p: [String: Any] = ["expression": v.expression.source, "line": v.expression.line]
+                if let t = v.text { p["text"] = t }
+                if let e = v.error { p["error"] = e }
+                return p
+            },
         ]
         let data = try JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         try writeAtomically(data, to: p.outDirectory + "/manifest.json")

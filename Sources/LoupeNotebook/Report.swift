@@ -15,11 +15,11 @@ public enum Report {
         var body = ""
         var resultByIndex: [Int: CellResult] = [:]
         for r in run.results { resultByIndex[r.cell.index] = r }
-        for block in nb.blocks {
+        for (b, block) in nb.blocks.enumerated() {
             switch block {
             case let .prose(text):
                 let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-                if !trimmed.isEmpty { body += "<section class=\"prose\">\n" + parser.html(from: text) + "\n</section>\n" }
+                if !trimmed.isEmpty { body += "<section class=\"prose\">\n" + proseHTML(text, block: b, run: run, parser: parser) + "\n</section>\n" }
             case let .cell(cell):
                 body += cellHTML(cell, resultByIndex[cell.index], interpreter: interpreter)
             }
@@ -44,6 +44,26 @@ public enum Report {
         </html>
 
         """
+    }
+
+    /// A prose block as HTML with its `{{ expr }}` values in place. Markdown goes through Ink with a plain-word
+    /// placeholder for each value, which is then replaced by the escaped value (or the error, marked), so a value
+    /// is never read as Markdown or HTML.
+    static func proseHTML(_ text: String, block: Int, run: NotebookRun, parser: MarkdownParser) -> String {
+        var marks: [(String, ProseValue)] = []
+        let nonce = String(run.notebookHash.prefix(8))
+        let marked = ProseInterpolation.substitute(text, block: block, values: run.prose) { v in
+            let m = "LOUPEVALUE\(nonce)X\(marks.count)X"
+            marks.append((m, v))
+            return m
+        }
+        var html = parser.html(from: marked)
+        for (m, v) in marks {
+            let shown = v.text.map { "<span class=\"value\">\(escapeHTML($0))</span>" }
+                ?? "<span class=\"value-error\" title=\"\(escapeHTML(v.error ?? ""))\">\(escapeHTML(ProseInterpolation.plain(v)))</span>"
+            html = html.replacingOccurrences(of: m, with: shown)
+        }
+        return html
     }
 
     static func summaryLine(_ run: NotebookRun) -> String {
@@ -208,5 +228,6 @@ public enum Report {
     thead th,table.record th{background:#f7f7f8}
     figure{margin:1rem 0;text-align:center}figure svg{max-width:100%;height:auto}figcaption{font-size:.9rem;color:#555;margin-top:.3rem}
     .provenance{margin-top:3rem;border-top:1px solid #ddd;font-size:.88rem}.provenance tr.failed td{color:#a11}
+    .value{font-variant-numeric:tabular-nums;border-bottom:1px dotted #9ab}.value-error{color:#a11;background:#fde7e7;border-radius:3px;padding:0 .2rem}
     """
 }

@@ -73,8 +73,13 @@ public struct NotebookRun {
     /// decodes none; a computed cell decodes only the names it uses).
     public var decodedBindings: [String] = []
 
-    /// true when any cell failed or was skipped.
-    public var failed: Bool { results.contains { $0.status == .failed || $0.status == .skipped } }
+    /// The values of the prose's `{{ expr }}`, in source order (see `ProseInterpolation`).
+    public var prose: [ProseValue] = []
+
+    /// true when any cell failed or was skipped, or a prose expression failed.
+    public var failed: Bool {
+        results.contains { $0.status == .failed || $0.status == .skipped } || prose.contains { $0.error != nil }
+    }
 }
 
 /// A value a cell bound: at hand when the cell computed, or still in the cache when it was served from there.
@@ -164,6 +169,8 @@ public final class NotebookRunner {
         interpreter.define(DependencyGraph.paramsName, NotebookRunner.paramsRecord(params))
         let cells = notebook.cells
         graph = try DependencyGraph.build(notebook, interpreter: interpreter) { NotebookRunner.padded(cells[$0]) }
+        // Prose `{{ expr }}` is parsed and its names resolved now, so a typo fails before any cell runs.
+        try ProseInterpolation.check(notebook, graph: graph, interpreter: interpreter)
     }
 
     /// A cell's code preceded by blank lines so that line numbers in errors are the notebook's.
@@ -350,6 +357,7 @@ public final class NotebookRunner {
         var run = NotebookRun(notebook: notebook, params: params, results: results, order: graph.order,
                               notebookHash: SHA256.hex(notebook.source), loupeVersion: NotebookRunner.version,
                               started: started, seconds: seconds(since: t0))
+        run.prose = ProseInterpolation.evaluate(run, graph: graph, interpreter: interpreter)
         run.decodedBindings = decoded.names
         return run
     }

@@ -49,6 +49,16 @@ public struct Snapshot {
             if let e = r.error { c["error"] = e.split(separator: "\n").first.map(String.init) ?? e }
             return c
         }
+        // Prose values are outputs too: the headline numbers a report states are checked like a cell's output.
+        var seen: [String: Int] = [:]
+        for v in run.prose {
+            var k = "prose {{ \(v.expression.source) }}"
+            seen[k, default: 0] += 1
+            if let n = seen[k], n > 1 { k += " #\(n)" }
+            var c: [String: Any] = ["cell": k, "status": v.error == nil ? "computed" : "failed", "output": v.text ?? ""]
+            if let e = v.error { c["error"] = e.split(separator: "\n").first.map(String.init) ?? e }
+            cells.append(c)
+        }
     }
 
     init(cells: [[String: Any]]) { self.cells = cells }

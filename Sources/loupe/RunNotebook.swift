@@ -57,6 +57,7 @@ enum NotebookCommand {
         if result.failed {
             // One message per failed cell, as the report shows it; skipped cells are summarised above.
             for r in result.results where r.status == .failed { Session.printError(r.error ?? "error") }
+            for v in result.prose { if let e = v.error { Session.printError(e) } }
             throw ExitCode(1)
         }
     }
