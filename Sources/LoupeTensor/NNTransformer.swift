@@ -1,8 +1,9 @@
 import Foundation
 
 // Fused operations for training decoder transformers (llama, qwen, gemma) on autograd tensors: the projection
-// x W^T with PyTorch's [out, in] weight layout, and rotary position embedding. Each forward kernel has its
-// hand-written backward beside it (micrograd's layout); RMS norm, attention and cross-entropy are in NN.swift.
+// x W^T with PyTorch's [out, in] weight layout, rotary position embedding, and causal grouped-query attention over
+// one sequence. Each forward kernel has its hand-written backward beside it (micrograd's layout); RMS norm,
+// general attention and cross-entropy are in NN.swift.
 
 /// Which dimensions rotary position embedding rotates together.
 public enum RoPELayout: String, Sendable {
@@ -130,5 +131,101 @@ extension Tensor {
         }
         let out = try rotate(x, sign: 1, op: "rope")
         return Autograd.record(out, "rope", [x]) { g in [try rotate(g, sign: -1, op: "rope_backward")] }
+    }
+
+    // MARK: - Causal grouped-query attention
+
+    /// Causal self-attention of one sequence with grouped-query heads, in the decoder's own layout:
+    /// q [T, heads, d], k and v [T, kvHeads, d] -> [T, heads, d]. Query head h reads key/value head
+    /// h / (heads / kvHeads). Query i sees keys j <= i, and with a `window` only those with i - j < window
+    /// (llama.cpp's sliding-window rule). Scores are `scale` * q.k.
+    ///
+    /// Neither the [heads, T, T] probabilities nor copies of k and v per query head are kept: the forward stores
+    /// each row's log-sum-exp, and the backward recomputes the probabilities from it (memory O(heads * T)).
+    public static func causalAttention(q: Tensor, k: Tensor, v: Tensor, scale: Float, window: Int? = nil) throws -> Tensor {
+        guard q.rank == 3, k.rank == 3, v.rank == 3, k.shape == v.shape, q.shape[0] == k.shape[0],
+              q.shape[2] == k.shape[2], k.shape[1] > 0, q.shape[1] % k.shape[1] == 0 else {
+            throw TensorError.invalidArgument(op: "causal_attention",
+                message: "q \(fmt(q.shape)) must be [T, heads, d] and k, v \(fmt(k.shape)), \(fmt(v.shape)) [T, kv_heads, d] with kv_heads dividing heads")
+        }
+        if let window, window <= 0 {
+            throw TensorError.invalidArgument(op: "causal_attention", message: "window must be positive, got \(window)")
+        }
+        let (t, heads, kvHeads, d) = (q.shape[0], q.shape[1], k.shape[1], q.shape[2])
+        let group = heads / kvHeads
+        let out = try Tensor(uninitialized: q.shape, op: "causal_attention")
+        let lse = try Tensor(uninitialized: [heads, t], op: "causal_attention")
+        let (qp, kp, vp, op, lp) = (q.dataPointer, k.dataPointer, v.dataPointer, out.dataPointer, lse.dataPointer)
+        // The first key query i sees.
+        let first: (Int) -> Int = { i in window.map { Swift.max(0, i - $0 + 1) } ?? 0 }
+        // Row pointers: element (i, h, :) of a [T, H, d] tensor.
+        let qStride = heads * d, kStride = kvHeads * d
+
+        // One query head per task: rows of `out` and `lse` are disjoint across heads.
+        Parallel.forEach(heads, cost: t * t * d) { range in
+            var row = [Float](repeating: 0, count: t)
+            for h in range {
+                let g = h / group
+                for i in 0..<t {
+                    let qi = qp + i * qStride + h * d, lo = first(i)
+                    var m = -Float.infinity
+                    for j in lo...i {
+                        let kj = kp + j * kStride + g * d
+                        var s: Float = 0
+                        for c in 0..<d { s += qi[c] * kj[c] }
+                        s *= scale
+                        row[j] = s
+                        m = Swift.max(m, s)
+                    }
+                    var sum: Float = 0
+                    for j in lo...i { let e = Foundation.exp(row[j] - m); row[j] = e; sum += e }
+                    lp[h * t + i] = m + Foundation.log(sum)
+                    let oi = op + i * qStride + h * d
+                    for c in 0..<d { oi[c] = 0 }
+                    let inv = 1 / sum
+                    for j in lo...i {
+                        let p = row[j] * inv, vj = vp + j * kStride + g * d
+                        for c in 0..<d { oi[c] += p * vj[c] }
+                    }
+                }
+            }
+        }
+        let saved = out.detached()  // not `out` itself: the closure would keep its own result alive (a cycle)
+        return Autograd.record(out, "causal_attention", [q, k, v]) { gOut in
+            // P_ij = exp(scale q_i.k_j - lse_i);  dP_ij = dO_i.v_j;  dS_ij = P_ij (dP_ij - dO_i.O_i)
+            // dq_i = scale sum_j dS_ij k_j;  dk_j = scale sum_i dS_ij q_i;  dv_j = sum_i P_ij dO_i
+            let dq = try Tensor.zeros(q.shape), dk = try Tensor.zeros(k.shape), dv = try Tensor.zeros(v.shape)
+            let (qp, kp, vp, op, lp, gp) = (q.dataPointer, k.dataPointer, v.dataPointer, saved.dataPointer,
+                                            lse.dataPointer, gOut.dataPointer)
+            let (dqp, dkp, dvp) = (dq.dataPointer, dk.dataPointer, dv.dataPointer)
+            // One key/value head per task: it owns its rows of dk and dv, and its query heads' rows of dq.
+            Parallel.forEach(kvHeads, cost: group * t * t * d * 2) { range in
+                for g in range {
+                    for h in (g * group)..<((g + 1) * group) {
+                        for i in 0..<t {
+                            let qi = qp + i * qStride + h * d, gi = gp + i * qStride + h * d, oi = op + i * qStride + h * d
+                            let dqi = dqp + i * qStride + h * d
+                            let lo = first(i), l = lp[h * t + i]
+                            var dot: Float = 0  // dO_i . O_i = sum_j P_ij dP_ij
+                            for c in 0..<d { dot += gi[c] * oi[c] }
+                            for j in lo...i {
+                                let kj = kp + j * kStride + g * d, vj = vp + j * kStride + g * d
+                                var s: Float = 0, dpj: Float = 0
+                                for c in 0..<d { s += qi[c] * kj[c]; dpj += gi[c] * vj[c] }
+                                let p = Foundation.exp(s * scale - l)
+                                let ds = p * (dpj - dot) * scale
+                                let dkj = dkp + j * kStride + g * d, dvj = dvp + j * kStride + g * d
+                                for c in 0..<d {
+                                    dqi[c] += ds * kj[c]
+                                    dkj[c] += ds * qi[c]
+                                    dvj[c] += p * gi[c]
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            return [dq, dk, dv]
+        }
     }
 }

@@ -60,8 +60,8 @@ final class TrainingBuiltinsTests: XCTestCase {
         XCTAssertEqual(try eval(i, "t.lora").repr, "{rank: 2, alpha: 4.0, targets: [\"q\", \"v\"], seed: 0}")
         XCTAssertEqual(try eval(i, "t.architecture").repr, "\"llama\"")
         XCTAssertTrue(try eval(i, "str(t)").repr.contains("LoRA rank 2 on q,v, 320 trainable parameters, 0 steps"))
-        // Zero-initialized B: the logits are the loaded model's.
-        XCTAssertEqual(try eval(i, "max(abs(t.logits(ids) - m.logits(ids))) < 1e-5").repr, "true")
+        // Zero-initialized B: the logits are the loaded model's (float32 rounding of logits around 17).
+        XCTAssertEqual(try eval(i, "max(abs(t.logits(ids) - m.logits(ids))) < 1e-4").repr, "true")
         XCTAssertEqual(try eval(i, "shape(t.logits(ids))").repr, "[12, 265]")
         // The loss is the Swift API's.
         let direct = try TrainableModel(path: Self.modelPath)
@@ -112,7 +112,7 @@ final class TrainingBuiltinsTests: XCTestCase {
         _ = try eval(i, "let before = t.logits(ids)")
         XCTAssertEqual(try eval(i, "t.merge()").repr, "nil")
         XCTAssertEqual(try eval(i, "[t.lora, t.parameters]").repr, "[nil, 0]")
-        XCTAssertEqual(try eval(i, "max(abs(t.logits(ids) - before)) < 1e-5").repr, "true")
+        XCTAssertEqual(try eval(i, "max(abs(t.logits(ids) - before)) < 1e-4").repr, "true")
         XCTAssertTrue(errorMessage(i, "t.step(ids)").contains("nothing to train"))
         XCTAssertTrue(errorMessage(i, "t.save(\"\(Self.dir)/none\", format: \"peft\")").contains("no LoRA adapters to save"))
     }

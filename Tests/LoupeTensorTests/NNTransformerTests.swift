@@ -85,4 +85,38 @@ final class NNTransformerTests: XCTestCase {
             }
         }
     }
+
+    func testCausalAttentionMatchesTheGeneralAttention() throws {
+        // 6 query heads over 2 kv heads, T 7, d 4; with and without a window of 3. Reference: Tensor.attention with
+        // broadcasting ([kv, group, T, d] against [kv, 1, T, d]), causal, plus an additive -inf window mask.
+        let (t, heads, kv, d) = (7, 6, 2, 4)
+        for window in [nil, 3] as [Int?] {
+            let q = try Tensor.randn([t, heads, d], seed: 11).requiringGrad()
+            let k = try Tensor.randn([t, kv, d], seed: 12).requiringGrad()
+            let v = try Tensor.randn([t, kv, d], seed: 13).requiringGrad()
+            let r = try Tensor.randn([t, heads, d], seed: 14)
+            let y = try Tensor.causalAttention(q: q, k: k, v: v, scale: 0.7, window: window)
+            try (y * r).sum().backward()
+            let ours = [y, q.grad!, k.grad!, v.grad!]
+            for x in [q, k, v] { x.zeroGrad() }
+            var mask: Tensor? = nil
+            if let window {
+                var m = [Float](repeating: 0, count: t * t)
+                for i in 0..<t { for j in 0..<t where i - j >= window { m[i * t + j] = -.infinity } }
+                mask = try Tensor(shape: [t, t], data: m)
+            }
+            let z = try Tensor.attention(q: q.permute([1, 0, 2]).reshape([kv, heads / kv, t, d]),
+                                         k: k.permute([1, 0, 2]).reshape([kv, 1, t, d]),
+                                         v: v.permute([1, 0, 2]).reshape([kv, 1, t, d]), causal: true, mask: mask, scale: 0.7)
+            let ref = try z.reshape([heads, t, d]).permute([1, 0, 2])
+            try (ref * r).sum().backward()
+            for (name, (a, b)) in zip(["output", "dq", "dk", "dv"], zip(ours, [ref, q.grad!, k.grad!, v.grad!])) {
+                XCTAssertEqual(a.shape, b.shape, name)
+                XCTAssertLessThan(maxDiff(a, b), 1e-5, "\(name), window \(String(describing: window))")
+            }
+        }
+        let q = try Tensor.zeros([3, 4, 2])
+        XCTAssertThrowsError(try Tensor.causalAttention(q: q, k: try Tensor.zeros([3, 3, 2]), v: try Tensor.zeros([3, 3, 2]), scale: 1))
+        XCTAssertThrowsError(try Tensor.causalAttention(q: q, k: try Tensor.zeros([3, 2, 2]), v: try Tensor.zeros([3, 2, 2]), scale: 1, window: 0))
+    }
 }

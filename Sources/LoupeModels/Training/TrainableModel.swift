@@ -188,16 +188,9 @@ public final class TrainableModel {
         for (i, id) in ids.enumerated() where id < 0 || id >= c.vocab {
             throw ModelRunError.tokenOutOfRange(id: id, position: i, vocab: c.vocab)
         }
-        let T = ids.count, hd = c.headDim, group = c.heads / c.kvHeads
+        let T = ids.count, hd = c.headDim
         var x = try weight("token_embd.weight").embedding(IndexTensor(ids))
         if c.embeddingScale != 1 { x = try x * c.embeddingScale }
-        // Sliding-window layers hide keys at distance >= window (llama.cpp's rule); causality is the attention's own.
-        var windowMask: Tensor? = nil
-        if let w = c.slidingWindow, T > w {
-            var m = [Float](repeating: 0, count: T * T)
-            for i in 0..<T { for j in 0..<T where i - j >= w { m[i * T + j] = -.infinity } }
-            windowMask = try Tensor(shape: [T, T], data: m)
-        }
         let layout: RoPELayout = c.ropeStyle == .adjacentPairs ? .adjacentPairs : .halves
         for l in 0..<c.layers {
             let p = "blk.\(l)."
@@ -214,13 +207,10 @@ public final class TrainableModel {
             let scale = local ? 1 : c.ropeScale
             q = try q.rope(base: base, scale: scale, dims: c.ropeDims, layout: layout)
             k = try k.rope(base: base, scale: scale, dims: c.ropeDims, layout: layout)
-            // Grouped-query attention by broadcasting: queries [kv, group, T, hd] against keys [kv, 1, T, hd].
-            let qh = try q.permute([1, 0, 2]).reshape([c.kvHeads, group, T, hd])
-            let kh = try k.permute([1, 0, 2]).reshape([c.kvHeads, 1, T, hd])
-            let vh = try v.permute([1, 0, 2]).reshape([c.kvHeads, 1, T, c.valueDim])
-            let z = try Tensor.attention(q: qh, k: kh, v: vh, causal: true, mask: local ? windowMask : nil,
-                                         scale: c.attentionScale)
-            let merged = try z.reshape([c.heads, T, c.valueDim]).permute([1, 0, 2]).reshape([T, c.heads * c.valueDim])
+            // Sliding-window layers hide keys at distance >= window (llama.cpp's rule).
+            let z = try Tensor.causalAttention(q: q, k: k, v: v, scale: c.attentionScale,
+                                               window: local ? c.slidingWindow : nil)
+            let merged = try z.reshape([T, c.heads * c.valueDim])
             var o = try project(merged, p + "attn_output")
             if c.sandwichNorms { o = try o.rmsNorm(weight: weight(p + "post_attention_norm.weight"), eps: c.eps) }
             x = try x + o
