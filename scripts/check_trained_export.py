@@ -6,7 +6,8 @@
    Hugging Face folder (model.safetensors + config.json), and prints the trained model's logits on a probe sequence.
 2. Loads the saved F32 GGUF in llama.cpp (llama-cpp-python, F32 KV cache) and compares its logits with Loupe's.
 3. Runs the saved safetensors folder through a float64 numpy forward pass written with transformers' conventions
-   (rotate-half RoPE on the un-permuted q/k rows, names from config.json) and compares again.
+   (llama and gemma3: rotate-half RoPE on the un-permuted q/k rows, Gemma's 1 + w norms, names and settings from
+   config.json) and compares again.
 4. Compares the base model's logits (llama.cpp on the untouched source file's F32 copy when present) to show that
    the training moved the model.
 
@@ -90,43 +91,63 @@ def log_softmax(z):
 
 
 def hf_forward(folder, ids):
-    """Llama forward in float64 with transformers' conventions, from model.safetensors + config.json."""
+    """llama / gemma3_text forward in float64 with transformers' conventions, from model.safetensors + config.json:
+    rotate-half RoPE on the stored q/k rows; Gemma's RMSNorm multiplies by (1 + w), its embeddings by
+    sqrt(hidden_size), its attention by query_pre_attn_scalar^-1/2, local layers (layer_types) see a sliding window
+    and use rope_local_base_freq."""
     from safetensors.numpy import load_file
     cfg = json.load(open(os.path.join(folder, "config.json")))
-    assert cfg["model_type"] == "llama", cfg["model_type"]
+    gemma = cfg["model_type"] == "gemma3_text"
+    assert gemma or cfg["model_type"] == "llama", cfg["model_type"]
     W = {k: v.astype(np.float64) for k, v in load_file(os.path.join(folder, "model.safetensors")).items()}
     H, KV, hd, eps = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"], cfg["rms_norm_eps"]
     T = len(ids)
 
     def rms(x, w):
-        return x / np.sqrt(np.mean(x * x, -1, keepdims=True) + eps) * w
+        return x / np.sqrt(np.mean(x * x, -1, keepdims=True) + eps) * ((1 + w) if gemma else w)
 
     def rotate_half(x):
         return np.concatenate([-x[..., hd // 2:], x[..., : hd // 2]], -1)
 
-    inv = cfg["rope_theta"] ** (-np.arange(0, hd, 2) / hd)
-    ang = np.arange(T)[:, None] * inv[None]
-    cos = np.concatenate([np.cos(ang)] * 2, -1)[:, None, :]
-    sin = np.concatenate([np.sin(ang)] * 2, -1)[:, None, :]
+    def rope_tables(base):
+        inv = base ** (-np.arange(0, hd, 2) / hd)
+        ang = np.arange(T)[:, None] * inv[None]
+        return np.concatenate([np.cos(ang)] * 2, -1)[:, None, :], np.concatenate([np.sin(ang)] * 2, -1)[:, None, :]
+
     x = W["model.embed_tokens.weight"][ids]
-    mask = np.triu(np.full((T, T), -np.inf), 1)
+    if gemma:
+        x = x * np.sqrt(cfg["hidden_size"])
+    scale = cfg.get("query_pre_attn_scalar", hd) ** -0.5 if gemma else hd ** -0.5
+    i, j = np.arange(T)[:, None], np.arange(T)[None, :]
     for l in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{l}."
+        local = gemma and cfg["layer_types"][l] == "sliding_attention"
+        cos, sin = rope_tables(cfg["rope_local_base_freq"] if local else cfg["rope_theta"])
+        mask = np.where((j <= i) & (~local | (i - j < cfg.get("sliding_window", T + 1))), 0.0, -np.inf)
         h = rms(x, W[p + "input_layernorm.weight"])
         q = (h @ W[p + "self_attn.q_proj.weight"].T).reshape(T, H, hd)
         k = (h @ W[p + "self_attn.k_proj.weight"].T).reshape(T, KV, hd)
         v = (h @ W[p + "self_attn.v_proj.weight"].T).reshape(T, KV, hd)
+        if gemma:
+            q, k = rms(q, W[p + "self_attn.q_norm.weight"]), rms(k, W[p + "self_attn.k_norm.weight"])
         q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
         z = np.zeros((T, H, hd))
         for hh in range(H):
             g = hh // (H // KV)
-            s = q[:, hh] @ k[:, g].T / np.sqrt(hd) + mask
+            s = q[:, hh] @ k[:, g].T * scale + mask
             s = np.exp(s - s.max(-1, keepdims=True))
             z[:, hh] = (s / s.sum(-1, keepdims=True)) @ v[:, g]
-        x = x + z.reshape(T, -1) @ W[p + "self_attn.o_proj.weight"].T
-        h = rms(x, W[p + "post_attention_layernorm.weight"])
+        o = z.reshape(T, -1) @ W[p + "self_attn.o_proj.weight"].T
+        if gemma:
+            o = rms(o, W[p + "post_attention_layernorm.weight"])
+        x = x + o
+        h = rms(x, W[p + ("pre_feedforward_layernorm.weight" if gemma else "post_attention_layernorm.weight")])
         gt, up = h @ W[p + "mlp.gate_proj.weight"].T, h @ W[p + "mlp.up_proj.weight"].T
-        x = x + (gt / (1 + np.exp(-gt)) * up) @ W[p + "mlp.down_proj.weight"].T
+        act = 0.5 * gt * (1 + np.tanh(np.sqrt(2 / np.pi) * (gt + 0.044715 * gt ** 3))) if gemma else gt / (1 + np.exp(-gt))
+        m = (act * up) @ W[p + "mlp.down_proj.weight"].T
+        if gemma:
+            m = rms(m, W[p + "post_feedforward_layernorm.weight"])
+        x = x + m
     h = rms(x, W["model.norm.weight"])
     out = W.get("lm_head.weight", W["model.embed_tokens.weight"])
     return h @ out.T
@@ -177,11 +198,11 @@ def main():
                   llama_cpp_logits(out + "/tuned.gguf", ids), tol)
     ok &= compare("llama.cpp on the saved F16 GGUF vs Loupe's trained model", ours,
                   llama_cpp_logits(out + "/tuned-f16.gguf", ids), 5e-2)
-    if json.load(open(out + "/hf/config.json"))["model_type"] == "llama":
+    if json.load(open(out + "/hf/config.json"))["model_type"] in ("llama", "gemma3_text"):
         ok &= compare("numpy float64 (transformers layout) on the saved safetensors vs Loupe", ours,
                       hf_forward(out + "/hf", ids), 1e-3)
     else:
-        print("  (the numpy transformers-layout forward is written for llama only: safetensors not checked here)")
+        print("  (the numpy transformers-layout forward covers llama and gemma3: safetensors not checked here)")
     if os.path.exists(args.base_f32):
         d = np.abs(log_softmax(base) - log_softmax(ours)).max()
         print(f"  the training moved the model: max |Δ log p| vs the base model (llama.cpp, F32 copy) = {d:.3f}")
