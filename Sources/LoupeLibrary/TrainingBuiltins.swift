@@ -120,8 +120,8 @@ final class TrainableObject: HostObject {
         return "<trainable_model \(name): \(c.architecture.rawValue), \(c.layers) layers, \(how), \(model.trainableParameterCount) trainable parameters, \(model.steps) steps>"
     }
     var memberNames: [String] {
-        ["architecture", "gradients", "logits", "lora", "loss", "merge", "name", "parameter", "parameter_names",
-         "parameters", "save", "step", "steps", "total_parameters"]
+        ["architecture", "gradients", "load_adapters", "logits", "lora", "loss", "merge", "name", "parameter",
+         "parameter_names", "parameters", "save", "step", "steps", "total_parameters"]
     }
 
     private func method(_ name: String, _ parameters: [Parameter], _ doc: String,
@@ -227,6 +227,14 @@ final class TrainableObject: HostObject {
                 let n = try a.string("name")
                 guard let p = t.parameter(n) else { throw a.error("name", "names no weight or adapter of this model", kind: .name) }
                 return .tensor(p.detached())
+            }
+        case "load_adapters":
+            return method("load_adapters", [Parameter("path", .string)], """
+                Adds the LoRA adapters of a PEFT folder (adapter_model.safetensors + adapter_config.json, as t.save(path,
+                format: "peft") or Hugging Face's peft writes them) and freezes the base weights.
+                """) { a in
+                try t.loadLoRA(peft: (try a.string("path") as NSString).expandingTildeInPath)
+                return .nil
             }
         case "merge":
             return method("merge", [], "Folds the LoRA adapters into the weights (W + alpha/rank B A) and removes them.") { _ in

@@ -108,6 +108,10 @@ final class TrainingBuiltinsTests: XCTestCase {
         _ = try eval(i, "t.save(\"\(Self.dir)/peft\", format: \"peft\")")
         XCTAssertNotNil(try SafetensorsFile(path: Self.dir + "/peft/adapter_model.safetensors")
             .tensor(named: "base_model.model.model.layers.1.mlp.down_proj.lora_B.weight"))
+        _ = try eval(i, "let u = train.model(m)")
+        XCTAssertEqual(try eval(i, "u.load_adapters(\"\(Self.dir)/peft\")").repr, "nil")
+        XCTAssertEqual(try eval(i, "[u.lora.rank, u.parameters == t.parameters, max(abs(u.logits(ids) - t.logits(ids))) < 1e-4]").repr,
+                       "[2, true, true]")
         // Merging keeps the function and leaves nothing to train.
         _ = try eval(i, "let before = t.logits(ids)")
         XCTAssertEqual(try eval(i, "t.merge()").repr, "nil")

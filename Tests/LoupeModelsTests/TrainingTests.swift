@@ -230,7 +230,7 @@ final class TrainingTests: XCTestCase {
         XCTAssertThrowsError(try TrainableModel(try tiny("llama").1).save(gguf: temporary("x.gguf"), type: .q8_0))
     }
 
-    func testPEFTAdaptersReproduceTheMergedWeights() throws {
+    func testPEFTAdaptersRebuildTheMergedWeightsAndLoadBack() throws {
         // Saved adapters, applied to the base in transformers' layout (W + alpha/r B A), give the merged weights
         // that save(safetensors:) writes; llama's q rows are the permuted case.
         let (fx, model) = try tiny("llama")
@@ -254,6 +254,29 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(config?["lora_alpha"] as? Double, 6)
         XCTAssertEqual(config?["target_modules"] as? [String], ["q_proj", "down_proj"])
         XCTAssertThrowsError(try TrainableModel(model).save(peft: temporary("no-adapters")))
+
+        // Loading the folder onto a fresh copy of the base gives the same model (llama's q rows permuted back).
+        let loaded = try TrainableModel(model)
+        try loaded.loadLoRA(peft: peft)
+        XCTAssertEqual(loaded.lora?.rank, 2)
+        XCTAssertEqual(loaded.lora?.alpha, 6)
+        XCTAssertEqual(loaded.lora?.targets, [.q, .down])
+        XCTAssertLessThan(relativeError(try noGradLogits(loaded, fx.ids), try noGradLogits(t, fx.ids)), 1e-6)
+        XCTAssertEqual(loaded.trainableNames, t.trainableNames)
+        // What Loupe does not compute is refused, with the file named.
+        var json = config!
+        json["use_rslora"] = true
+        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: peft + "/adapter_config.json"))
+        XCTAssertThrowsError(try TrainableModel(model).loadLoRA(peft: peft)) {
+            XCTAssertTrue("\($0)".contains("use_rslora is set"), "\($0)")
+            XCTAssertTrue("\($0)".contains("adapter_config.json"), "\($0)")
+        }
+        json["use_rslora"] = false
+        json["r"] = 3
+        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: peft + "/adapter_config.json"))
+        XCTAssertThrowsError(try TrainableModel(model).loadLoRA(peft: peft)) {
+            XCTAssertTrue("\($0)".contains("the model needs [3, 16]"), "\($0)")
+        }
     }
 
     func testSafetensorsUseHuggingFaceNamesAndLayout() throws {

@@ -141,6 +141,14 @@ public final class TrainableModel {
                 added[key] = LoRAAdapter(a: a.requiringGrad(), b: try Tensor.zeros([out, config.rank]).requiringGrad())
             }
         }
+        try installAdapters(added, config: config)
+    }
+
+    /// Makes `added` the model's adapters (they must not exist yet) and freezes the base weights.
+    func installAdapters(_ added: [String: LoRAAdapter], config: LoRAConfig) throws {
+        guard adapters.isEmpty else {
+            throw TrainingError.invalidArgument(function: "lora", message: "the model already has adapters; merge() them first")
+        }
         adapters = added
         lora = config
         baseTrainable = false

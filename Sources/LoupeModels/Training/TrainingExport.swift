@@ -3,7 +3,7 @@ import LoupeTensor
 
 // Saving a trained model: a GGUF file that Loupe and llama.cpp load like the source model, or a Hugging Face folder
 // (model.safetensors + config.json). Adapters are folded into the weights on the way (the model itself is not
-// changed), so both formats hold a plain model of the source architecture; `save(peft:)` writes the adapters alone.
+// changed), so both formats hold a plain model of the source architecture. PEFT adapter folders: PEFTAdapters.swift.
 
 extension TrainableModel {
     /// Writes a GGUF file: the source file's metadata (architecture, hyper-parameters, tokenizer, chat template) in
@@ -68,46 +68,6 @@ extension TrainableModel {
         }
     }
 
-    /// Writes the LoRA adapters alone as a PEFT folder: `adapter_model.safetensors` (PEFT's names,
-    /// `base_model.model.model.layers.N.self_attn.q_proj.lora_A.weight` [rank, in] and `lora_B` [out, rank]) and
-    /// `adapter_config.json`, for the base model in transformers' layout (llama's q/k rows of B un-permuted like
-    /// the weights of `save(safetensors:)`). Fails when the model has no adapters.
-    public func save(peft directory: String, dtype: SafetensorsDType = .f32) throws {
-        guard let lora else { throw TrainingError.save(path: directory, message: "the model has no LoRA adapters to save") }
-        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
-            throw TrainingError.save(path: directory, message: "cannot create the folder: \(error.localizedDescription)")
-        }
-        let st = SafetensorsWriter(metadata: ["format": "pt"])
-        for l in 0..<config.layers {
-            for target in lora.targets {
-                let key = target.tensorName(layer: l)
-                guard var b = parameter(key + ".lora_b"), let a = parameter(key + ".lora_a"),
-                      let hf = Self.huggingFaceName(key + ".weight", architecture: config.architecture) else { continue }
-                if config.architecture == .llama, target == .q || target == .k {
-                    b = try Self.unpermuteRotaryRows(b, heads: target == .q ? config.heads : config.kvHeads)
-                }
-                let module = "base_model.model." + hf.dropLast(".weight".count)
-                try st.add(module + ".lora_A.weight", tensor: a.detached(), as: dtype)
-                try st.add(module + ".lora_B.weight", tensor: b.detached(), as: dtype)
-            }
-        }
-        let peftConfig: [String: Any] = [
-            "peft_type": "LORA", "task_type": "CAUSAL_LM", "r": lora.rank, "lora_alpha": Double(lora.alpha),
-            "target_modules": lora.targets.map { $0.rawValue + "_proj" }, "lora_dropout": 0.0, "bias": "none",
-            "fan_in_fan_out": false, "inference_mode": true, "use_rslora": false,
-            "base_model_name_or_path": source.string("general.name") ?? source.path,
-        ]
-        do {
-            try st.write(to: (directory as NSString).appendingPathComponent("adapter_model.safetensors"))
-            let json = try JSONSerialization.data(withJSONObject: peftConfig, options: [.prettyPrinted, .sortedKeys])
-            try AtomicFile.write(to: (directory as NSString).appendingPathComponent("adapter_config.json")) {
-                try $0.write(Array(json) + [10])
-            }
-        } catch let e as TrainingError { throw e } catch {
-            throw TrainingError.save(path: directory, message: "\(error)")
-        }
-    }
-
     /// The transformers name of a GGUF tensor name (the inverse of llama.cpp's tensor map for these architectures).
     public static func huggingFaceName(_ gguf: String, architecture: ModelConfig.Architecture) -> String? {
         switch gguf {
@@ -145,6 +105,18 @@ extension TrainableModel {
         var order = [Int](repeating: 0, count: rows)
         for h in 0..<heads {
             for s in 0..<2 { for i in 0..<half { order[h * hd + s * half + i] = h * hd + 2 * i + s } }
+        }
+        return try w.indexSelect(axis: 0, indices: order)
+    }
+
+    /// llama.cpp's `permute` of llama q/k rows (transformers -> GGUF): HF row s * head_dim/2 + i of each head goes
+    /// to GGUF row 2i + s, i.e. reshape(heads, 2, head_dim/2, in).swapaxes(1, 2).
+    static func permuteRotaryRows(_ w: Tensor, heads: Int) throws -> Tensor {
+        let rows = w.shape[0]
+        let hd = rows / heads, half = hd / 2
+        var order = [Int](repeating: 0, count: rows)
+        for h in 0..<heads {
+            for s in 0..<2 { for i in 0..<half { order[h * hd + 2 * i + s] = h * hd + s * half + i } }
         }
         return try w.indexSelect(axis: 0, indices: order)
     }
