@@ -150,17 +150,42 @@ public struct SHA256 {
 }
 
 /// Writes `data` to `path` atomically: a temporary file in the same folder, then a rename, so a reader never sees
-/// half a file and a crash leaves the old one.
+/// half a file and a crash leaves the old one. Plain POSIX calls: FileManager's `createFile` costs far more, and a
+/// run writes a file per figure and per cache entry.
 func writeAtomically(_ data: Data, to path: String) throws {
     let dir = (path as NSString).deletingLastPathComponent
-    if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-    let tmp = (dir.isEmpty ? "." : dir) + "/.tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)"
-    guard FileManager.default.createFile(atPath: tmp, contents: data) else {
-        throw NotebookError(.io, "cannot write file", file: path)
+    let tmp = (dir.isEmpty ? "." : dir) + "/.tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+    func failure(_ what: String) -> NotebookError {
+        NotebookError(.io, "cannot write file (\(what): \(String(cString: strerror(errno))))", file: path)
     }
-    if rename(tmp, path) != 0 {
-        try? FileManager.default.removeItem(atPath: tmp)
-        throw NotebookError(.io, "cannot write file (rename failed)", file: path)
+    var fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+    if fd < 0, errno == ENOENT, !dir.isEmpty {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+    }
+    guard fd >= 0 else { throw failure("open") }
+    let written = data.withUnsafeBytes { raw -> Bool in
+        var at = 0
+        while at < raw.count {
+            let n = write(fd, raw.baseAddress! + at, raw.count - at)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            at += n
+        }
+        return true
+    }
+    let error = written ? nil : failure("write")
+    close(fd)
+    if let error {
+        unlink(tmp)
+        throw error
+    }
+    guard rename(tmp, path) == 0 else {
+        let e = failure("rename")
+        unlink(tmp)
+        throw e
     }
 }
 
