@@ -119,4 +119,28 @@ final class NNTransformerTests: XCTestCase {
         XCTAssertThrowsError(try Tensor.causalAttention(q: q, k: try Tensor.zeros([3, 3, 2]), v: try Tensor.zeros([3, 3, 2]), scale: 1))
         XCTAssertThrowsError(try Tensor.causalAttention(q: q, k: try Tensor.zeros([3, 2, 2]), v: try Tensor.zeros([3, 2, 2]), scale: 1, window: 0))
     }
+
+    func testAdamUpdateMatchesAdamW() throws {
+        // Three steps with changing gradients, weight decay and learning rate: the same numbers as AdamW's.
+        let shapes = [[3, 5], [7], [4, 9]]  // tails shorter than eight lanes, and whole lanes
+        var ours = try shapes.enumerated().map { try Tensor.randn($1, seed: UInt64(20 + $0)).requiringGrad() }
+        var ref = ours
+        let moments = try shapes.map { try AdamMoments(shape: $0) }
+        let adamw = AdamW(lr: 0.01, weightDecay: 0.1)
+        for step in 1...3 {
+            let grads = try shapes.enumerated().map { try Tensor.randn($1, seed: UInt64(100 * step + $0)) }
+            let lr: Float = 0.01 * Float(step)
+            adamw.lr = lr
+            ref = try adamw.step(ref, grads)
+            ours = try zip(ours, zip(grads, moments)).map { p, gm in
+                try p.adamUpdated(grad: gm.0, moments: gm.1, step: step, lr: lr, weightDecay: 0.1)
+            }
+        }
+        for (a, b) in zip(ours, ref) {
+            XCTAssertTrue(a.requiresGrad)
+            XCTAssertLessThan(maxDiff(a, b), 1e-6)
+        }
+        XCTAssertThrowsError(try ours[0].adamUpdated(grad: try Tensor.zeros([7]), moments: moments[0], step: 4, lr: 0.01))
+        XCTAssertThrowsError(try ours[0].adamUpdated(grad: try Tensor.zeros([3, 5]), moments: moments[0], step: 0, lr: 0.01))
+    }
 }

@@ -36,10 +36,12 @@ public final class TrainableModel {
     public private(set) var lora: LoRAConfig?
     /// Whether the base weights train (true unless adapters were added).
     public private(set) var baseTrainable: Bool
-    /// Adam's state; recreated when the set of trainable parameters changes.
-    private var optimizer: AdamW?
+    /// Adam's moments by parameter name and the optimizer's step count; dropped when the set of trainable
+    /// parameters changes (adapters added or merged) or the weight decay changes.
+    private var moments: [String: AdamMoments] = [:]
+    private var adamSteps = 0
     /// Decoupled weight decay of the optimizer (0: plain Adam). Changing it starts a fresh optimizer.
-    public var weightDecay: Float = 0 { didSet { if weightDecay != oldValue { optimizer = nil } } }
+    public var weightDecay: Float = 0 { didSet { if weightDecay != oldValue { resetOptimizer() } } }
     /// Optimizer steps taken.
     public private(set) var steps = 0
 
@@ -153,7 +155,7 @@ public final class TrainableModel {
         lora = config
         baseTrainable = false
         for name in weightNames { weights[name] = weights[name]!.detached() }
-        optimizer = nil
+        resetOptimizer()
     }
 
     /// The weight `name` with its adapter folded in: W + (alpha / rank) B A (W itself without an adapter).
@@ -172,7 +174,7 @@ public final class TrainableModel {
         for key in adapterKeys { weights[key + ".weight"] = try mergedWeight(key + ".weight") }
         adapters = [:]
         lora = nil
-        optimizer = nil
+        resetOptimizer()
     }
 
     // MARK: Forward
@@ -301,7 +303,8 @@ public final class TrainableModel {
         return (try l.item(), grads)
     }
 
-    /// One Adam step (AdamW when `weightDecay` > 0) on the batch's loss; returns the loss before the step.
+    /// One Adam step (AdamW when `weightDecay` > 0; PyTorch's update rule) on the batch's loss; returns the loss
+    /// before the step.
     /// `maxGradNorm` clips the global gradient norm first.
     @discardableResult
     public func step(_ batch: [[Int]], masks: [[Bool]?]? = nil, lr: Float, maxGradNorm: Float? = nil) throws -> Float {
@@ -310,12 +313,20 @@ public final class TrainableModel {
         let (loss, byName) = try gradients(batch, masks: masks)
         var grads = names.map { byName[$0]! }
         if let maxGradNorm { grads = try GradClip.byGlobalNorm(grads, maxNorm: maxGradNorm).grads }
-        let opt = optimizer ?? AdamW(lr: lr, weightDecay: weightDecay)
-        optimizer = opt
-        opt.lr = lr
-        let updated = try opt.step(names.map { parameter($0)! }, grads)
-        for (n, t) in zip(names, updated) { setParameter(n, t) }
+        // Adam with PyTorch's AdamW rule (LoupeTensor's `adamUpdated`: moments updated in place, one pass).
+        adamSteps += 1
+        for (n, g) in zip(names, grads) {
+            let p = parameter(n)!
+            let m = try moments[n] ?? AdamMoments(shape: p.shape)
+            moments[n] = m
+            setParameter(n, try p.adamUpdated(grad: g, moments: m, step: adamSteps, lr: lr, weightDecay: weightDecay))
+        }
         steps += 1
         return loss
+    }
+
+    private func resetOptimizer() {
+        moments = [:]
+        adamSteps = 0
     }
 }
