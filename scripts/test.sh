@@ -11,6 +11,8 @@ swift build --build-tests
 for model in smollm2-135m-instruct gemma-3-270m all-minilm-l6-v2; do
     .build/debug/loupe models fetch "$model" || echo "warning: could not fetch $model (see above)" >&2
 done
+# The MMLU-style questions of PyPI evals (concept_availability.nb), into $LOUPE_HOME/data: a no-op when present.
+.build/debug/loupe eval 'len(availability.load_qa("mmlu"))' >/dev/null || echo "warning: could not fetch the MMLU questions (see above)" >&2
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 # All tests are XCTest; skip the empty Swift Testing pass so its "0 tests" line does not close the log.

@@ -38,6 +38,9 @@ public enum SnapshotValue {
 /// except numbers, which may differ by the notebook's `tolerance` (relative or absolute).
 public struct Snapshot {
     public var cells: [[String: Any]]
+    /// The `-P` overrides the snapshot was made with (`loupe test --update -P quick=true`); `loupe test` reruns
+    /// the notebook with them, so a long study can keep a snapshot of its quick mode.
+    public var params: [(name: String, value: String)] = []
 
     public static func path(for notebook: String) -> String { notebook + ".snap.json" }
 
@@ -61,12 +64,14 @@ public struct Snapshot {
         }
     }
 
-    init(cells: [[String: Any]]) { self.cells = cells }
+    init(cells: [[String: Any]], params: [(name: String, value: String)] = []) { self.cells = cells; self.params = params }
 
     static func key(_ cell: Cell) -> String { cell.options.name ?? "cell \(cell.index)" }
 
     public func data() throws -> Data {
-        var d = try JSONSerialization.data(withJSONObject: ["format": 1, "cells": cells], options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        var o: [String: Any] = ["format": 1, "cells": cells]
+        if !params.isEmpty { o["params"] = Dictionary(params.map { ($0.name, $0.value) }, uniquingKeysWith: { _, b in b }) }
+        var d = try JSONSerialization.data(withJSONObject: o, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         d.append(0x0A)
         return d
     }
@@ -76,7 +81,10 @@ public struct Snapshot {
         guard let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let cells = o["cells"] as? [[String: Any]] else {
             throw NotebookError(.snapshot, "snapshot is not valid JSON in the expected form (rewrite it with --update)", file: path)
         }
-        return Snapshot(cells: cells)
+        guard let params = (o["params"] ?? [String: String]()) as? [String: String] else {
+            throw NotebookError(.snapshot, "snapshot params must map names to strings (rewrite it with --update)", file: path)
+        }
+        return Snapshot(cells: cells, params: params.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value) })
     }
 
     /// Differences from `expected`, one readable line each ("cell 'loss': output line 2: expected '0.5', got

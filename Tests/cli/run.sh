@@ -471,12 +471,21 @@ bad_nb "unknown cell option" '```loupe nmae=a\n1\n```\n' "bad\.nb:1:10: error: u
 bad_nb "dependency cycle" '```loupe\nlet a = b\n```\n```loupe\nlet b = a\n```\n' 'bad\.nb:1: error: dependency cycle'
 bad_nb "duplicate definition" '```loupe\nlet a = 1\n```\n```loupe\nlet a = 2\n```\n' "bad\.nb:5:5: error: 'a' is defined in cell 1 \(line 1\) and again in cell 2 \(line 4\)"
 expect "run nb: missing notebook" 1 '' 'nope\.nb.*no such file' -- run "$nb/nope.nb"
+bad_nb "prose value with an unknown name" 'Rate {{ rte:.1%% }}.\n\n```loupe\nlet rate = 0.5\n```\n' "bad\.nb:1:6: error: in prose '\{\{ rte:\.1% \}\}': undefined name 'rte' \(did you mean 'rate'\?\)"
+printf -- 'Rate {{ rate:.1%%}} of {{ n }}.\n\n```loupe name=a\nlet rate = 0.25\n```\n```loupe name=b\nlet n = error("no n")\n```\n' >"$nb/prose.nb"
+expect "run nb: a prose value of a failed cell fails the run; the report shows the rest" 1 '' "'n' is not available: cell 'b'" -- run "$nb/prose.nb"
+grep -q '<span class="value">25.0%</span>' "$nb/prose.html" && ok "run nb: prose value in the report" || bad "run nb: prose value in the report" "$(grep -o 'Rate.*' "$nb/prose.html" | head -2)"
 
 expect "test: no snapshot fails with the command that makes it" 1 'no snapshot.*loupe test --update' '1 of 1 notebooks failed' -- test "$nb/t.nb"
 expect "test --update: writes the snapshot" 0 'updated .*t\.nb\.snap\.json' '' -- test --update "$nb/t.nb"
 expect "test: the same notebook passes" 0 'PASS .*t\.nb' '' -- test "$nb/t.nb"
 sed -i 's/i \* 10/i * 11/' "$nb/t.nb"
 expect "test: a changed output fails with a readable diff" 1 "later: output line 1: expected 'total 60', got 'total 66'" 'notebooks failed' -- test "$nb/t.nb"
+# The repository's notebooks against their committed snapshots; concept_availability reruns in the quick mode its
+# snapshot records (-P quick=true: SmolLM2 and Gemma-3 on 24 + 12 questions, about 1.5 minutes in a debug build).
+real_home="${LOUPE_HOME:-$root_home/.loupe}"
+LOUPE_HOME="$real_home" expect "test: notebooks/tour.nb passes its snapshot" 0 'PASS .*tour\.nb' '' -- test "$root/notebooks/tour.nb"
+LOUPE_HOME="$real_home" expect "test: concept_availability.nb passes its quick-mode snapshot" 0 'PASS .*concept_availability\.nb.*quick=true' '' -- test "$root/notebooks/concept_availability.nb"
 
 expect "export: ipynb" 0 '' 'wrote .*t\.ipynb' -- export "$nb/t.nb" --to ipynb
 if command -v python3 >/dev/null && python3 -c 'import nbformat' 2>/dev/null; then
