@@ -126,6 +126,16 @@ final class TrainingTests: XCTestCase {
         let a = Array(ids[0..<5]), b = Array(ids[3...])
         let la = try t.loss([a]).item(), lb = try t.loss([b]).item(), lab = try t.loss([a, b]).item()
         XCTAssertEqual(lab, (la * 4 + lb * Float(b.count - 1)) / Float(4 + b.count - 1), accuracy: 1e-5)
+        // gradients() runs the sequences one at a time (accumulating); the result is the batch loss's gradient.
+        let (accLoss, acc) = try t.gradients([a, b])
+        XCTAssertEqual(accLoss, lab, accuracy: 1e-5)
+        let whole = try t.loss([a, b])
+        try whole.backward()
+        for name in ["token_embd.weight", "blk.1.attn_k.weight", "blk.0.attn_q_norm.weight"] {
+            let p = try XCTUnwrap(t.parameter(name))
+            XCTAssertLessThan(relativeError(try XCTUnwrap(acc[name]), try XCTUnwrap(p.grad)), 1e-5, name)
+            p.zeroGrad()
+        }
         // A mask keeping only token 1 is the NLL of token 1 after token 0.
         var mask = [Bool](repeating: false, count: ids.count); mask[1] = true
         let l1 = try t.loss([ids], masks: [mask]).item()

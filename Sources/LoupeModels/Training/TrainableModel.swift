@@ -259,48 +259,73 @@ public final class TrainableModel {
     /// (the flag of token 0 is ignored: nothing predicts it). Every counted token weighs the same, whatever its
     /// sequence's length.
     public func loss(_ batch: [[Int]], masks: [[Bool]?]? = nil) throws -> Tensor {
-        guard !batch.isEmpty else { throw TrainingError.invalidArgument(function: "loss", message: "no sequences") }
-        if let masks, masks.count != batch.count {
-            throw TrainingError.invalidArgument(function: "loss", message: "\(masks.count) masks for \(batch.count) sequences")
+        let (terms, total) = try targets(batch, masks: masks, function: "loss")
+        var sum: Tensor? = nil
+        for (ids, rows) in terms {
+            let l = try sequenceLoss(ids, rows: rows) * (Float(rows.count) / Float(total))
+            sum = try sum.map { try $0 + l } ?? l
         }
-        var parts: [(Tensor, Int)] = []
+        return sum!
+    }
+
+    /// Per sequence, the rows of the hidden states that predict a counted token (row t - 1 predicts token t), and
+    /// the number of counted tokens in the batch. Checks every id and mask first, so that nothing runs on a bad batch.
+    private func targets(_ batch: [[Int]], masks: [[Bool]?]?, function: String) throws -> (terms: [([Int], [Int])], total: Int) {
+        guard !batch.isEmpty else { throw TrainingError.invalidArgument(function: function, message: "no sequences") }
+        if let masks, masks.count != batch.count {
+            throw TrainingError.invalidArgument(function: function, message: "\(masks.count) masks for \(batch.count) sequences")
+        }
+        var terms: [([Int], [Int])] = [], total = 0
         for (s, ids) in batch.enumerated() {
+            for (i, id) in ids.enumerated() where id < 0 || id >= config.vocab {
+                throw ModelRunError.tokenOutOfRange(id: id, position: i, vocab: config.vocab)
+            }
             let mask = masks?[s] ?? nil
             if let mask, mask.count != ids.count {
-                throw TrainingError.invalidArgument(function: "loss", message: "mask \(s) has \(mask.count) flags for \(ids.count) tokens")
+                throw TrainingError.invalidArgument(function: function, message: "mask \(s) has \(mask.count) flags for \(ids.count) tokens")
             }
             let rows = (1..<max(ids.count, 1)).filter { mask?[$0] ?? true }.map { $0 - 1 }
             guard !rows.isEmpty else { continue }
-            // Only the rows that predict a counted token go through the (vocab-wide) unembedding.
-            let h = try finalHidden(ids, function: "loss")
-            let z = try unembed(h.indexSelect(axis: 0, indices: rows))
-            parts.append((try z.crossEntropy(IndexTensor(rows.map { ids[$0 + 1] })), rows.count))
+            terms.append((ids, rows))
+            total += rows.count
         }
-        let total = parts.reduce(0) { $0 + $1.1 }
         guard total > 0 else {
-            throw TrainingError.invalidArgument(function: "loss", message: "no target tokens: each sequence needs 2 tokens or more, and a mask with a true flag after the first")
+            throw TrainingError.invalidArgument(function: function, message: "no target tokens: each sequence needs 2 tokens or more, and a mask with a true flag after the first")
         }
-        if parts.count == 1 { return parts[0].0 }
-        var sum = try parts[0].0 * (Float(parts[0].1) / Float(total))
-        for (l, n) in parts.dropFirst() { sum = try sum + l * (Float(n) / Float(total)) }
-        return sum
+        return (terms, total)
+    }
+
+    /// Mean cross-entropy of one sequence's counted tokens. Only the rows that predict them go through the
+    /// (vocabulary-wide) unembedding.
+    private func sequenceLoss(_ ids: [Int], rows: [Int]) throws -> Tensor {
+        let h = try finalHidden(ids, function: "loss")
+        let z = try unembed(h.indexSelect(axis: 0, indices: rows))
+        return try z.crossEntropy(IndexTensor(rows.map { ids[$0 + 1] }))
     }
 
     /// Gradients of `loss(batch, masks:)` for every trainable parameter, by name (leaves the weights unchanged).
+    ///
+    /// Sequences go forward and backward one at a time, their gradients accumulating in the parameters: memory
+    /// holds one sequence's graph, whatever the batch size (gradient accumulation).
     public func gradients(_ batch: [[Int]], masks: [[Bool]?]? = nil) throws -> (loss: Float, grads: [String: Tensor]) {
         let names = trainableNames
         guard !names.isEmpty else { throw TrainingError.nothingToTrain("the model has no trainable parameters (merged adapters are frozen; add new ones with addLoRA)") }
+        let (terms, total) = try targets(batch, masks: masks, function: "gradients")
         let params = names.map { parameter($0)! }
         for p in params { p.zeroGrad() }
-        let l = try loss(batch, masks: masks)
-        try l.backward()
+        defer { for p in params { p.zeroGrad() } }  // the gradients are returned, not left on the parameters
+        var loss: Double = 0
+        for (ids, rows) in terms {
+            let l = try sequenceLoss(ids, rows: rows) * (Float(rows.count) / Float(total))
+            try l.backward()
+            loss += Double(try l.item())
+        }
         var grads: [String: Tensor] = [:]
         for (n, p) in zip(names, params) {
             // A parameter the loss never reached (no token of the batch used it) has gradient zero.
             grads[n] = try p.grad ?? Tensor.zeros(p.shape)
-            p.zeroGrad()
         }
-        return (try l.item(), grads)
+        return (Float(loss), grads)
     }
 
     /// One Adam step (AdamW when `weightDecay` > 0; PyTorch's update rule) on the batch's loss; returns the loss
