@@ -126,7 +126,12 @@ public final class LanguageModel: @unchecked Sendable {
 
     /// Loads a GGUF file of a supported architecture. Errors name the file and the key or tensor at fault: an
     /// unsupported architecture, a missing tensor, or a tensor whose shape disagrees with the configuration.
+    /// A folder is read as a Hugging Face checkpoint (`load(huggingFace:)`, HFCheckpoint.swift).
     public static func load(path: String) throws -> LanguageModel {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+            return try load(huggingFace: path)
+        }
         let file = try GGUFFile(path: path)
         return try load(file: file)
     }
