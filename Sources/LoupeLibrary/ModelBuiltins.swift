@@ -62,12 +62,16 @@ enum ModelBuiltins {
             if path.hasSuffix(".gguf") {
                 object = ModelObject(try LanguageModel.load(path: path), name: nameOrPath)
             } else {
-                // A safetensors folder (or a file inside one): today's safetensors architecture is the BERT
-                // sentence encoder; its config.json says which it is, and the encoder refuses any other.
+                // A safetensors folder (or a file inside one): config.json's architectures say whether it is a
+                // decoder (llama, qwen2, qwen3, gemma3: HFCheckpoint.swift) or a BERT sentence encoder.
                 var isDir: ObjCBool = false
                 FileManager.default.fileExists(atPath: path, isDirectory: &isDir)
                 let folder = isDir.boolValue ? path : URL(fileURLWithPath: path).deletingLastPathComponent().path
-                object = EncoderObject(try SentenceEncoder.load(path: folder), name: nameOrPath)
+                if HFCheckpoint.isDecoder(directory: folder) {
+                    object = ModelObject(try LanguageModel.load(huggingFace: folder), name: nameOrPath)
+                } else {
+                    object = EncoderObject(try SentenceEncoder.load(path: folder), name: nameOrPath)
+                }
             }
         } catch let e as LoupeError { throw e } catch { throw a.fail("\(error)", kind: .io) }
         HostHooks.recordFileLoaded(path)
