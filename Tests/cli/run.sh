@@ -541,6 +541,10 @@ let first = t.step(ids, lr: 0.02)
 for i in range(4) { t.step(ids, lr: 0.02) }
 t.save(\"$tmp/tuned.gguf\")
 t.loss(ids) < first and max(abs(model.load(\"$tmp/tuned.gguf\").logits(ids) - t.logits(ids))) < 1e-4"
+    expect "model.load: a Hugging Face folder saved by train loads as a decoder with the same logits" 0 '^true$' '' -- eval "let m = model.load(\"$tiny\")
+let ids = [5, 77, 200, 13, 99, 140, 31, 8]
+train.model(m).save(\"$tmp/tiny_hf\", format: \"safetensors\")
+max(abs(model.load(\"$tmp/tiny_hf\").logits(ids) - m.logits(ids))) < 1e-4"
     expect "train: an unknown LoRA target exits 1" 1 '' "unknown LoRA target 'query'" -- eval "train.model(model.load(\"$tiny\"), lora: {targets: [\"query\"]})"
     one_error "train: unknown LoRA target"
 else skip "train: could not unwrap the tiny llama fixture"; fi
