@@ -166,7 +166,7 @@ extension LanguageModel {
     ///
     /// The model is the one the GGUF converter would make of the folder (see the top of HFCheckpoint.swift), so every
     /// method behaves as for a GGUF file. `file` is a small in-memory GGUF holding the metadata a converter would
-    /// write (architecture, sizes, BOS flag, chat template) and no tensors. Errors are `ModelFileError`s naming the
+    /// write (architecture, sizes, BOS flag, chat template) and the weights' GGUF names as empty placeholders. Errors are `ModelFileError`s naming the
     /// file and the field or tensor: an unsupported architecture or dtype, a missing tensor, a shape that disagrees
     /// with config.json; tokenizer problems are `TokenizerError`s naming tokenizer.json.
     public static func load(huggingFace directory: String) throws -> LanguageModel {
@@ -379,7 +379,7 @@ extension HFCheckpoint {
         return Tokenizer(p)
     }
 
-    /// A tensor-less GGUF holding what a converter would write as metadata, so code that reads `model.file`
+    /// A small in-memory GGUF holding what a converter would write as metadata, so code that reads `model.file`
     /// (BOS flag, chat template, architecture and sizes) finds the same keys as for a converted file.
     static func metadata(config c: ModelConfig, hf: HFConfig, tokenizer: Tokenizer?, directory: URL) throws -> GGUFFile {
         let a = c.architecture.rawValue
@@ -410,6 +410,22 @@ extension HFCheckpoint {
             if let e = t.eos { w.set("tokenizer.ggml.eos_token_id", .uint32(UInt32(e))) }
             if let s = t.chatTemplateSource { w.set("tokenizer.chat_template", .string(s)) }
         }
+        // The weights' GGUF names, in llama.cpp's order, as empty placeholders (shape [0], no data): the weights
+        // themselves live in the safetensors mapping, and `TrainableModel` takes its parameter names and order
+        // from `model.file.tensors`, so `train.model(m)` and its GGUF export work on a checkpoint too.
+        var names = ["token_embd.weight"]
+        for l in 0..<c.layers {
+            let p = "blk.\(l)."
+            names += ["attn_norm", "attn_q", "attn_k", "attn_v", "attn_output"].map { p + $0 + ".weight" }
+            if c.qkvBias { names += ["attn_q", "attn_k", "attn_v"].map { p + $0 + ".bias" } }
+            if c.qkNorm { names += [p + "attn_q_norm.weight", p + "attn_k_norm.weight"] }
+            if c.sandwichNorms { names.append(p + "post_attention_norm.weight") }
+            names += ["ffn_norm", "ffn_gate", "ffn_up", "ffn_down"].map { p + $0 + ".weight" }
+            if c.sandwichNorms { names.append(p + "post_ffw_norm.weight") }
+        }
+        names.append("output_norm.weight")
+        if !c.tiedEmbeddings { names.append("output.weight") }
+        for n in names { try w.addTensor(n, shape: [0], type: .f32, bytes: []) }
         return try GGUFFile(data: try w.data(), path: directory.appendingPathComponent("config.json").path)
     }
 }

@@ -107,6 +107,23 @@ final class HFCheckpointTests: XCTestCase {
         XCTAssertEqual(m.file.architecture, "llama")
     }
 
+    /// `train.model` works on a checkpoint: the trainable copy computes the same logits, and its GGUF export (a
+    /// Hugging Face -> GGUF conversion) reloads with them.
+    func testTrainingAndGGUFExportOfACheckpoint() throws {
+        let (dir, f) = try checkpoint("qwen2")
+        let m = try LanguageModel.load(huggingFace: dir.path)
+        let t = try TrainableModel(m)
+        XCTAssertEqual(t.weightNames.count, 1 + 2 * 12 + 1)
+        let ref = try m.logits(f.ids)
+        XCTAssertLessThan(try maxAbsDiff(try t.logits(f.ids), (0..<ref.shape[0]).map { i in
+            (0..<ref.shape[1]).map { Double(ref.scalars[i * ref.shape[1] + $0]) } }), 1e-4)
+        let gguf = dir.appendingPathComponent("converted.gguf").path
+        try t.save(gguf: gguf)
+        let back = try LanguageModel.load(path: gguf)
+        XCTAssertEqual(back.config, m.config)
+        XCTAssertLessThan(try maxAbsDiff(try back.logits(f.ids), f.logits), 1e-4)
+    }
+
     // MARK: Errors
 
     func rewriteConfig(_ dir: URL, _ edit: (inout [String: Any]) -> Void) throws {
