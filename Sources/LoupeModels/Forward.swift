@@ -2,7 +2,9 @@ import Foundation
 import LoupeTensor
 
 /// Activation buffers of one session, grown to the largest call seen and then reused, so that decoding a token
-/// allocates nothing.
+/// allocates nothing. The per-token buffers are page-backed: after a batched pass `trim()` hands every page past the
+/// first token's row back to the kernel, so a long prompt does not leave megabytes resident for the decode steps
+/// that follow (which use row 0 only).
 final class Scratch {
     private(set) var tokens = 0
     private(set) var logitRows = 0
@@ -21,6 +23,8 @@ final class Scratch {
     /// [heads, T, T_key] for the hooked attention path (grown on demand).
     var fullScores: UnsafeMutablePointer<Float>
     private var fullScoresCount = 0
+    /// The mappings behind x ... up, with the floats of one token's row in each.
+    private var rowBuffers: [(buffer: PageBuffer, row: Int)] = []
     static let workers = KernelPool.shared.workers + 1
 
     init(config: ModelConfig) {
@@ -28,22 +32,24 @@ final class Scratch {
         func one() -> UnsafeMutablePointer<Float> { .allocate(capacity: 1) }
         (x, h, attn, mlp, q, k, v, z, gate, up, logits, scores, fullScores) =
             (one(), one(), one(), one(), one(), one(), one(), one(), one(), one(), one(), one(), one())
+        ensure(tokens: 1, logitRows: 0, keys: 0)
     }
 
     deinit {
-        for p in [x, h, attn, mlp, q, k, v, z, gate, up, logits, scores, fullScores] { p.deallocate() }
+        if rowBuffers.isEmpty { for p in [x, h, attn, mlp, q, k, v, z, gate, up] { p.deallocate() } }
+        for p in [logits, scores, fullScores] { p.deallocate() }
     }
 
     /// Makes room for `t` tokens, `rows` logit rows and attention over `keys` positions.
     func ensure(tokens t: Int, logitRows rows: Int, keys: Int) {
         let c = config
         if t > tokens {
-            for p in [x, h, attn, mlp, q, k, v, z, gate, up] { p.deallocate() }
-            x = .allocate(capacity: t * c.dModel); h = .allocate(capacity: t * c.dModel)
-            attn = .allocate(capacity: t * c.dModel); mlp = .allocate(capacity: t * c.dModel)
-            q = .allocate(capacity: t * c.qDim); k = .allocate(capacity: t * c.kvDim)
-            v = .allocate(capacity: t * c.kvHeads * c.valueDim); z = .allocate(capacity: t * c.heads * c.valueDim)
-            gate = .allocate(capacity: t * c.dFF); up = .allocate(capacity: t * c.dFF)
+            if rowBuffers.isEmpty { for p in [x, h, attn, mlp, q, k, v, z, gate, up] { p.deallocate() } }
+            let widths = [c.dModel, c.dModel, c.dModel, c.dModel, c.qDim, c.kvDim, c.kvHeads * c.valueDim,
+                          c.heads * c.valueDim, c.dFF, c.dFF]
+            rowBuffers = widths.map { (PageBuffer(count: t * $0), $0) }
+            let p = rowBuffers.map(\.buffer.pointer)
+            (x, h, attn, mlp, q, k, v, z, gate, up) = (p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9])
             tokens = t
         }
         if rows > logitRows {
@@ -57,6 +63,12 @@ final class Scratch {
             scores = .allocate(capacity: cap * Scratch.workers)
             keyCapacity = cap
         }
+    }
+
+    /// Returns the pages past each buffer's first token row to the kernel (they read as zeros if touched again,
+    /// and every pass writes what it reads).
+    func trim() {
+        for (buffer, row) in rowBuffers { buffer.release(from: row) }
     }
 
     func ensureFullScores(_ n: Int) {
@@ -190,9 +202,13 @@ public final class InferenceSession {
             // ---- Attention ----
             rmsNorm(s.x, b.attnNorm.pointer, into: s.h, rows: T, dim: d, eps: c.eps)
             if let hooks, let name { try hooks.visit(name + "ln1.hook_normalized", s.h, shape: [T, d]) }
-            linear(b.wq, s.h, T, s.q)
-            linear(b.wk, s.h, T, s.k)
-            linear(b.wv, s.h, T, s.v)
+            if T == 1 {
+                WeightMatrix.matvec(b.wq, b.wk, b.wv, x: s.h, ya: s.q, yb: s.k, yc: s.v)
+            } else {
+                linear(b.wq, s.h, T, s.q)
+                linear(b.wk, s.h, T, s.k)
+                linear(b.wv, s.h, T, s.v)
+            }
             if let bq = b.bq, let bk = b.bk, let bv = b.bv {
                 addBias(s.q, bq.pointer, rows: T, dim: qDim)
                 addBias(s.k, bk.pointer, rows: T, dim: kvDim)
@@ -235,8 +251,12 @@ public final class InferenceSession {
             // ---- MLP ----
             rmsNorm(s.x, b.ffnNorm.pointer, into: s.h, rows: T, dim: d, eps: c.eps)
             if let hooks, let name { try hooks.visit(name + "ln2.hook_normalized", s.h, shape: [T, d]) }
-            linear(b.gate, s.h, T, s.gate)
-            linear(b.up, s.h, T, s.up)
+            if T == 1 {
+                WeightMatrix.matvec(b.gate, b.up, x: s.h, ya: s.gate, yb: s.up)
+            } else {
+                linear(b.gate, s.h, T, s.gate)
+                linear(b.up, s.h, T, s.up)
+            }
             if let hooks, let name {
                 try hooks.visit(name + "mlp.hook_pre", s.gate, shape: [T, ff])
                 try hooks.visit(name + "mlp.hook_pre_linear", s.up, shape: [T, ff])
@@ -262,6 +282,11 @@ public final class InferenceSession {
 
         cache.length = total
         tokens += ids
+        if T >= WeightMatrix.matvecTokenLimit {
+            // A batched pass is over: decode steps need neither the panels nor the activation rows past the first.
+            PanelScratch.shared.release()
+            s.trim()
+        }
         return rows
     }
 
@@ -359,8 +384,13 @@ func gatedActivation(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafeMutablePoi
 /// exp(x) on eight lanes: range reduction x = n ln2 + r, |r| <= ln2/2, then a degree-6 polynomial for e^r
 /// (relative error ~2e-7 over the float range), with inputs clamped so 2^n stays finite or becomes 0.
 @_optimize(speed) @inline(__always) func fastExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-    let xc = x.clamped(lowerBound: SIMD8(repeating: -87.3), upperBound: SIMD8(repeating: 88.3))
-    let n = (xc * SIMD8(repeating: 1.4426950408889634)).rounded(.toNearestOrEven)
+    // Clamped by compare-and-blend (`clamped(lowerBound:upperBound:)` is a generic call per vector here).
+    let lo = SIMD8<Float>(repeating: -87.3), hi = SIMD8<Float>(repeating: 88.3)
+    let xc = x.replacing(with: lo, where: x .< lo).replacing(with: hi, where: x .> hi)
+    // Round to nearest even by adding and removing 1.5 * 2^23 (|x log2 e| < 2^22): the same n as `.rounded`, without
+    // its per-lane library call, and the integer n falls out of the sum's low mantissa bits.
+    let shifted = xc * SIMD8(repeating: 1.4426950408889634) + SIMD8(repeating: 12582912)
+    let n = shifted - SIMD8(repeating: 12582912)
     let r = xc - n * SIMD8(repeating: 0.693145751953125) - n * SIMD8(repeating: 1.428606765330187e-06)
     var p = SIMD8<Float>(repeating: 1.0 / 720)
     p = p * r + SIMD8(repeating: 1.0 / 120)
@@ -369,7 +399,8 @@ func gatedActivation(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafeMutablePoi
     p = p * r + SIMD8(repeating: 0.5)
     p = p * r + SIMD8(repeating: 1)
     p = p * r + SIMD8(repeating: 1)
-    let bits = (SIMD8<Int32>(n) &+ 127) &<< 23
+    let ni = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
+    let bits = (ni &+ 127) &<< 23
     // Below the clamp the true value is under 2^-126: 0 (so exp(-inf) is exactly 0, as masked scores need).
-    return (p * unsafeBitCast(bits, to: SIMD8<Float>.self)).replacing(with: 0, where: x .< SIMD8(repeating: -87.3))
+    return (p * unsafeBitCast(bits, to: SIMD8<Float>.self)).replacing(with: 0, where: x .< lo)
 }

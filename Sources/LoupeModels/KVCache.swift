@@ -16,37 +16,34 @@ public final class KVCache {
     /// Positions filled.
     public internal(set) var length = 0
     private(set) var capacity = 0
+    /// One mapping per layer for K and one for V (page-backed: only the positions written are resident).
+    private var keyBuffers: [PageBuffer]
+    private var valueBuffers: [PageBuffer]
+    /// The first float of each layer's K and V (refreshed when a buffer moves).
     private(set) var keys: [UnsafeMutablePointer<Float>]
     private(set) var values: [UnsafeMutablePointer<Float>]
 
     init(layers: Int, kvDim: Int, maxLength: Int, capacity: Int = 64) {
         self.layers = layers; self.kvDim = kvDim; self.maxLength = maxLength
-        keys = []; values = []
         let cap = min(max(capacity, 1), maxLength)
-        for _ in 0..<layers {
-            keys.append(.allocate(capacity: cap * kvDim))
-            values.append(.allocate(capacity: cap * kvDim))
-        }
+        keyBuffers = (0..<layers).map { _ in PageBuffer(count: cap * kvDim) }
+        valueBuffers = (0..<layers).map { _ in PageBuffer(count: cap * kvDim) }
+        keys = keyBuffers.map(\.pointer)
+        values = valueBuffers.map(\.pointer)
         self.capacity = cap
     }
 
-    deinit {
-        for p in keys { p.deallocate() }
-        for p in values { p.deallocate() }
-    }
-
-    /// Makes room for `n` positions in total (throws past the context length).
+    /// Makes room for `n` positions in total (throws past the context length). Growing remaps the pages in place
+    /// of copying them, so the old and new buffers are never resident together.
     func reserve(_ n: Int) throws {
         guard n > capacity else { return }
         guard n <= maxLength else { throw ModelRunError.contextOverflow(needed: n, context: maxLength) }
         let newCap = min(maxLength, max(n, capacity * 2))
         for l in 0..<layers {
-            let k = UnsafeMutablePointer<Float>.allocate(capacity: newCap * kvDim)
-            let v = UnsafeMutablePointer<Float>.allocate(capacity: newCap * kvDim)
-            k.update(from: keys[l], count: length * kvDim)
-            v.update(from: values[l], count: length * kvDim)
-            keys[l].deallocate(); values[l].deallocate()
-            keys[l] = k; values[l] = v
+            keyBuffers[l].grow(to: newCap * kvDim, keep: length * kvDim)
+            valueBuffers[l].grow(to: newCap * kvDim, keep: length * kvDim)
+            keys[l] = keyBuffers[l].pointer
+            values[l] = valueBuffers[l].pointer
         }
         capacity = newCap
     }
@@ -62,11 +59,16 @@ public final class KVCache {
         return c
     }
 
-    /// Forgets positions from `n` on (keeps the first `n`).
+    /// Forgets positions from `n` on (keeps the first `n`), handing their pages back to the kernel: a session
+    /// that is reset and refilled does not keep its longest past sequence resident.
     public func truncate(to n: Int) {
         length = max(0, min(length, n))
+        for l in 0..<layers {
+            keyBuffers[l].release(from: length * kvDim)
+            valueBuffers[l].release(from: length * kvDim)
+        }
     }
 
-    /// Bytes held by the buffers.
+    /// Bytes the buffers can hold (their resident part is what has been written).
     public var bytes: Int { 2 * layers * capacity * kvDim * MemoryLayout<Float>.stride }
 }

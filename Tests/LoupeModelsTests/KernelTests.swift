@@ -126,8 +126,10 @@ final class KernelTests: XCTestCase {
     func testLargeMatricesSplitAcrossCoresAndPanels() throws {
         for c in Self.fixture.cases where ["random-Q4_1", "random-F16", "gemma-Q6_K", "gemma-Q5_0"].contains(c.name) {
             let bytes = Self.hex(c.bytes), rowBytes = bytes.count / c.rows
-            // Wide fixtures span several sgemm panels; narrow ones just split over the cores (kept small for debug builds).
-            let rows = c.cols >= 512 ? PanelScratch.floats / c.cols + 5 : 1003
+            // Wide fixtures span several sgemm panels per thread; narrow ones just split over the cores (kept small for
+            // debug builds).
+            let parts = KernelPool.shared.workers + 1
+            let rows = c.cols >= 512 ? parts * (PanelScratch.floats / c.cols + 5) : 1003
             var big = [UInt8]()
             for r in 0..<rows { big += bytes[(r % c.rows) * rowBytes ..< (r % c.rows + 1) * rowBytes] }
             let m = try WeightMatrix(bytes: big, type: Self.type(c.type), rows: rows, cols: c.cols)
@@ -161,6 +163,126 @@ final class KernelTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// The 32-value block kernels take four blocks per pass and the rest one at a time; the fixtures' rows are
+    /// 3 blocks wide, so here each row is five fixture rows laid end to end (15 blocks: three passes of four and a
+    /// tail of three), checked against a float64 product of the exact values row() gives (bit-exact above).
+    func testWideRowsCoverFourBlockPasses() throws {
+        for c in Self.fixture.cases where c.cols == 96 && Self.type(c.type).blockSize == 32 {
+            let bytes = Self.hex(c.bytes), rowBytes = bytes.count / c.rows, join = 5
+            var wide = [UInt8]()
+            for r in 0..<c.rows { for k in 0..<join { wide += bytes[((r + k) % c.rows) * rowBytes ..< ((r + k) % c.rows + 1) * rowBytes] } }
+            let cols = c.cols * join
+            let m = try WeightMatrix(bytes: wide, type: Self.type(c.type), rows: c.rows, cols: cols)
+            let x = Self.activations(seed: c.seed &+ 2, count: cols)
+            var y = [Float](repeating: .nan, count: c.rows), row = [Float](repeating: 0, count: cols)
+            m.matvec(x: x, y: &y)
+            for r in 0..<c.rows {
+                m.row(r, into: &row)
+                var want = 0.0, scale = 0.0
+                for j in 0..<cols { want += Double(row[j]) * Double(x[j]); scale += abs(Double(row[j]) * Double(x[j])) }
+                XCTAssertLessThanOrEqual(abs(Double(y[r]) - want), 1e-5 * scale, "\(c.name) x\(join) row \(r)")
+            }
+        }
+    }
+
+    /// One hand-off for two or three products (q/k/v, gate/up in decode) gives exactly what separate products give,
+    /// with matrices of different formats and row counts side by side (Gemma's q and k are Q5_0, its v Q8_0 or Q5_0).
+    func testFusedMatvecEqualsSeparateProducts() throws {
+        let wide = Self.fixture.cases.filter { $0.cols == 96 }
+        let x = Self.activations(seed: 11, count: 96)
+        // Rows repeated so the fused job is large enough to be split over the cores.
+        func big(_ c: Case, rows: Int) throws -> WeightMatrix {
+            let bytes = Self.hex(c.bytes), rowBytes = bytes.count / c.rows
+            var b = [UInt8]()
+            for r in 0..<rows { b += bytes[(r % c.rows) * rowBytes ..< (r % c.rows + 1) * rowBytes] }
+            return try WeightMatrix(bytes: b, type: Self.type(c.type), rows: rows, cols: c.cols)
+        }
+        for i in 0..<wide.count {
+            let a = try big(wide[i], rows: 301), b = try big(wide[(i + 3) % wide.count], rows: 77)
+            let c = try big(wide[(i + 5) % wide.count], rows: 250)
+            var ya = [Float](repeating: .nan, count: a.rows), yb = [Float](repeating: .nan, count: b.rows)
+            var yc = [Float](repeating: .nan, count: c.rows)
+            var wa = ya, wb = yb, wc = yc
+            a.matvec(x: x, y: &wa); b.matvec(x: x, y: &wb); c.matvec(x: x, y: &wc)
+            x.withUnsafeBufferPointer { xp in
+                WeightMatrix.matvec(a, b, c, x: xp.baseAddress!, ya: &ya, yb: &yb, yc: &yc)
+            }
+            XCTAssertEqual(ya.map(\.bitPattern), wa.map(\.bitPattern), "\(a.type) in a fused triple")
+            XCTAssertEqual(yb.map(\.bitPattern), wb.map(\.bitPattern), "\(b.type) in a fused triple")
+            XCTAssertEqual(yc.map(\.bitPattern), wc.map(\.bitPattern), "\(c.type) in a fused triple")
+            var pa = [Float](repeating: .nan, count: a.rows), pb = [Float](repeating: .nan, count: b.rows)
+            x.withUnsafeBufferPointer { xp in WeightMatrix.matvec(a, b, x: xp.baseAddress!, ya: &pa, yb: &pb) }
+            XCTAssertEqual(pa.map(\.bitPattern), wa.map(\.bitPattern), "\(a.type) in a fused pair")
+            XCTAssertEqual(pb.map(\.bitPattern), wb.map(\.bitPattern), "\(b.type) in a fused pair")
+        }
+    }
+
+    /// Page-backed buffers: growing keeps the values, released pages read back as zeros, the rest is untouched.
+    func testPageBufferGrowAndRelease() {
+        let b = PageBuffer(count: 1000)
+        XCTAssertGreaterThanOrEqual(b.capacity, 1000)
+        for i in 0..<1000 { b.pointer[i] = Float(i) }
+        b.grow(to: 100_000, keep: 1000)
+        XCTAssertGreaterThanOrEqual(b.capacity, 100_000)
+        XCTAssertEqual((0..<1000).map { b.pointer[$0] }, (0..<1000).map(Float.init))
+        for i in 0..<100_000 { b.pointer[i] = 1 }
+        b.release(from: 50_000)
+        // Pages wholly past float 50_000 are zero again; those before it keep their values.
+        XCTAssertEqual(b.pointer[49_999], 1)
+        XCTAssertEqual(b.pointer[99_999], 0)
+    }
+
+    /// LOUPE_KERNEL_THREADS caps the pool; anything but a positive integer means one thread per core.
+    func testKernelThreadCountFromEnvironment() {
+        XCTAssertEqual(KernelPool.threadCount(environment: ["LOUPE_KERNEL_THREADS": "1"]), 1)
+        XCTAssertEqual(KernelPool.threadCount(environment: ["LOUPE_KERNEL_THREADS": " 3 "]), 3)
+        XCTAssertEqual(KernelPool.threadCount(environment: ["LOUPE_KERNEL_THREADS": "0"]), Parallel.cores)
+        XCTAssertEqual(KernelPool.threadCount(environment: ["LOUPE_KERNEL_THREADS": "many"]), Parallel.cores)
+        XCTAssertEqual(KernelPool.threadCount(environment: [:]), Parallel.cores)
+    }
+
+    /// A session reused after reset() (its KV pages and activation rows past the first handed back to the kernel)
+    /// and after truncation gives bit-identical logits to a fresh session, for prefill and decode steps.
+    func testReusedSessionAfterReleasedPagesMatchesFresh() throws {
+        let m = try TestModels.qwen2()
+        let prompt = (0..<90).map { ($0 * 37 + 11) % 260 }
+        let s = m.makeSession()
+        _ = try s.prefill(prompt)
+        for t in 0..<40 { _ = try s.step((t * 13 + 5) % 260) }
+        s.reset()
+        let again = try s.prefill(prompt).scalars
+        let fresh = m.makeSession()
+        XCTAssertEqual(again, try fresh.prefill(prompt).scalars)
+        XCTAssertEqual(try s.step(17).scalars, try fresh.step(17).scalars)
+        s.cache.truncate(to: 30)
+        fresh.cache.truncate(to: 30)
+        XCTAssertEqual(try s.prefill(Array(prompt[30..<60])).scalars, try fresh.prefill(Array(prompt[30..<60])).scalars)
+        let other = m.makeSession()
+        XCTAssertEqual(try fresh.step(3).scalars.count, m.config.vocab)
+        _ = try other.prefill(Array(prompt[..<60]))
+        XCTAssertLessThan(zip(try other.step(3).scalars, try s.step(3).scalars).map { abs($0 - $1) }.max()!, 1e-4)
+    }
+
+    /// fastExp (softmax, SiLU, GELU) against Foundation's exp: relative 1e-6 over the float range, 0 below the
+    /// underflow clamp and at -inf, finite at the top.
+    func testFastExpAgainstExp() {
+        var worst: Float = 0
+        var v: Float = -87
+        while v < 88 {
+            let got = fastExp(SIMD8(repeating: v))
+            let want = exp(Double(v))
+            worst = max(worst, Float(abs(Double(got[0]) - want) / want))
+            XCTAssertEqual(got[0], got[7])
+            v += 0.0137
+        }
+        XCTAssertLessThan(worst, 1e-6)
+        let edge = fastExp(SIMD8(-.infinity, -1000, -87.4, 0, 1, 88.2, 88.3, 1000))
+        XCTAssertEqual(edge[0], 0); XCTAssertEqual(edge[1], 0); XCTAssertEqual(edge[2], 0)
+        XCTAssertEqual(edge[3], 1)
+        XCTAssertEqual(Double(edge[4]), M_E, accuracy: 1e-6)
+        XCTAssertTrue(edge[5].isFinite && edge[6].isFinite && edge[7].isFinite)
     }
 
     func testFloat32TensorMatrix() throws {

@@ -16,8 +16,18 @@ import Synchronization
 /// The ticket carries the job's generation in its high bits, so a worker waking late cannot claim a chunk of a job
 /// that has moved on.
 final class KernelPool: @unchecked Sendable {
-    /// The pool the kernels use: one worker per core beyond the first.
-    static let shared = KernelPool(workers: Swift.max(0, Parallel.cores - 1))
+    /// The pool the kernels use: one worker per core beyond the first, or `LOUPE_KERNEL_THREADS - 1` workers when
+    /// that variable holds a positive number (fewer threads for a shared machine, 1 for single-core measurements).
+    static let shared = KernelPool(workers: Swift.max(0, threadCount() - 1))
+
+    /// Threads (caller included) the shared pool uses: `LOUPE_KERNEL_THREADS` if set to a positive integer, else
+    /// one per core.
+    static func threadCount(environment: [String: String] = ProcessInfo.processInfo.environment) -> Int {
+        if let v = environment["LOUPE_KERNEL_THREADS"], let n = Int(v.trimmingCharacters(in: .whitespaces)), n > 0 {
+            return n
+        }
+        return Parallel.cores
+    }
 
     /// Threads besides the caller.
     let workers: Int

@@ -126,12 +126,9 @@ public final class WeightMatrix: @unchecked Sendable {
     /// y = W x for one activation vector: `x` holds `cols` floats, `y` receives `rows`.
     ///
     /// Runs on every core when the matrix is large enough to pay for the hand-off (~0.1 µs in the spinning pool);
-    /// allocates nothing beyond a stack buffer of `cols / 32` block sums.
+    /// allocates nothing beyond a stack buffer of block sums of x.
     public func matvec(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
-        let blocks32 = type.blockSize == 1 ? 0 : cols / 32
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: Swift.max(blocks32, 1)) { xsum in
-            let xs = xsum.baseAddress!
-            Self.blockSums(x, blocks32, into: xs)
+        withBlockSums(x) { xs in
             // Below ~32k weights (~20 KB of Q4) a single core finishes before a second would have started.
             KernelPool.shared.run(count: rows, chunk: Self.chunkRows(rows), parallel: rows * cols >= 1 << 15) { range in
                 dotRows(range, x: x, xsum: xs, y: y)
@@ -139,10 +136,72 @@ public final class WeightMatrix: @unchecked Sendable {
         }
     }
 
-    /// Rows per pool chunk: about eight chunks per product (so a late-starting core still gets a share), in
-    /// multiples of 16 rows so that two cores' writes to y never share a cache line.
+    /// Two or three products with the same x in one hand-off to the pool (q, k and v; gate and up):
+    /// `ya = a x`, `yb = b x`, `yc = c x`. The matrices' rows are laid end to end and split over the cores as one
+    /// range, so the threads meet once instead of once per matrix. Allocates nothing (block sums on the stack).
+    static func matvec(_ a: WeightMatrix, _ b: WeightMatrix, _ c: WeightMatrix? = nil, x: UnsafePointer<Float>,
+                       ya: UnsafeMutablePointer<Float>, yb: UnsafeMutablePointer<Float>,
+                       yc: UnsafeMutablePointer<Float>? = nil) {
+        precondition(a.cols == b.cols && (c == nil || c!.cols == a.cols) && (c == nil) == (yc == nil),
+                     "the matrices of one fused product share their input length and each has an output")
+        let na = a.blockSumCount, nb = b.blockSumCount, nc = c?.blockSumCount ?? 0
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: Swift.max(na + nb + nc, 1)) { buf in
+            let sa = buf.baseAddress!, sb = sa + na, sc = sb + nb
+            a.fillBlockSums(x, into: sa)
+            b.fillBlockSums(x, into: sb)
+            c?.fillBlockSums(x, into: sc)
+            // Units of 16 rows (whole cache lines of y per unit): a's, then b's, then c's.
+            let ua = (a.rows + 15) / 16, ub = (b.rows + 15) / 16, uc = ((c?.rows ?? 0) + 15) / 16
+            let units = ua + ub + uc
+            let work = (a.rows + b.rows + (c?.rows ?? 0)) * a.cols
+            @inline(__always) func part(_ m: WeightMatrix, _ units: Range<Int>, _ first: Int,
+                                        _ xs: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+                let lo = Swift.max(units.lowerBound, first), hi = Swift.min(units.upperBound, first + (m.rows + 15) / 16)
+                if lo < hi { m.dotRows((lo - first) * 16 ..< Swift.min(m.rows, (hi - first) * 16), x: x, xsum: xs, y: y) }
+            }
+            KernelPool.shared.run(count: units, chunk: chunkUnits(units), parallel: work >= 1 << 15) { range in
+                part(a, range, 0, sa, ya)
+                part(b, range, ua, sb, yb)
+                if let c, let yc { part(c, range, ua + ub, sc, yc) }
+            }
+        }
+    }
+
+    /// 16-row units per pool chunk: about 24 chunks per product, so that the two threads finish within a small
+    /// fraction of the product of each other (a claim costs ~0.1 µs; a chunk of a small model's matrix several µs).
     @inline(__always)
-    static func chunkRows(_ rows: Int) -> Int { Swift.max(16, (rows / 8 + 15) & ~15) }
+    static func chunkUnits(_ units: Int) -> Int { Swift.max(1, units / 24) }
+
+    /// Rows per pool chunk: about 24 chunks per product (so a late-starting core still gets a share, and the
+    /// threads finish close together), in multiples of 16 rows so that two cores' writes to y never share a cache
+    /// line.
+    @inline(__always)
+    static func chunkRows(_ rows: Int) -> Int { 16 * chunkUnits((rows + 15) / 16) }
+
+    /// How many sums of x the kernels of this format read: one per 16 values for Q6_K (one per scale), one per 32
+    /// for the other block formats, none for plain floats.
+    var blockSumCount: Int {
+        switch type {
+        case .f32, .f16, .bf16: return 0
+        case .q6_K: return cols / 16
+        default: return cols / 32
+        }
+    }
+
+    /// Writes `blockSumCount` sums of x.
+    @inline(__always)
+    func fillBlockSums(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        if type == .q6_K { Self.blockSums16(x, cols / 16, into: out) } else { Self.blockSums(x, blockSumCount, into: out) }
+    }
+
+    /// Runs `body` with the block sums of x on the stack.
+    @inline(__always)
+    func withBlockSums<R>(_ x: UnsafePointer<Float>, _ body: (UnsafePointer<Float>) -> R) -> R {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: Swift.max(blockSumCount, 1)) { xsum in
+            fillBlockSums(x, into: xsum.baseAddress!)
+            return body(xsum.baseAddress!)
+        }
+    }
 
     /// Sums of x over each 32-value block (the kernels fold block offsets in with them).
     @inline(__always)
@@ -151,6 +210,12 @@ public final class WeightMatrix: @unchecked Sendable {
             let v = (loadX(x, 32 * b) + loadX(x, 32 * b + 8)) + (loadX(x, 32 * b + 16) + loadX(x, 32 * b + 24))
             out[b] = v.sum()
         }
+    }
+
+    /// Sums of x over each 16-value group (Q6_K's scale groups).
+    @inline(__always)
+    static func blockSums16(_ x: UnsafePointer<Float>, _ groups: Int, into out: UnsafeMutablePointer<Float>) {
+        for g in 0..<groups { out[g] = (loadX(x, 16 * g) + loadX(x, 16 * g + 8)).sum() }
     }
 
     /// y[r] = row r . x for r in `range`: the hot loop, one kernel call per row, rows visited in file order so the
@@ -170,7 +235,7 @@ public final class WeightMatrix: @unchecked Sendable {
         case .q5_1: for r in range { y[r] = Dot.q5_1(p, x, xsum, blocks); p += rb }
         case .q4_K: for r in range { y[r] = Dot.q4_K(p, x, xsum, blocks); p += rb }
         case .q5_K: for r in range { y[r] = Dot.q5_K(p, x, xsum, blocks); p += rb }
-        case .q6_K: for r in range { y[r] = Dot.q6_K(p, x, blocks); p += rb }
+        case .q6_K: for r in range { y[r] = Dot.q6_K(p, x, xsum, blocks); p += rb }
         default: preconditionFailure("unsupported \(type) in \(name)")
         }
     }
@@ -183,9 +248,11 @@ public final class WeightMatrix: @unchecked Sendable {
 
     /// Y[t, :] = W X[t, :] for `tokens` rows of X: `x` is [tokens, cols] row-major, `y` receives [tokens, rows].
     ///
-    /// Few tokens go through `matvec`. More go through sgemm on float32 panels of W (about 4 MB each, dequantized
-    /// by all cores into a reused scratch buffer), so peak memory grows by one panel, not by the whole matrix.
-    /// On a two-core machine both phases already use both cores, so panels are not overlapped with sgemm.
+    /// Few tokens go through `matvec`. More go through sgemm on float32 panels of W: the rows are split between the
+    /// pool's threads, and each thread dequantizes its rows a panel (`PanelScratch.floats`) at a time into its own
+    /// scratch and multiplies it with a single-threaded sgemm. So one core's dequantization overlaps the other's
+    /// sgemm, OpenBLAS's own threads never contend with the pool's for the cores, and peak memory grows by one panel
+    /// per thread, not by the whole matrix.
     public func matmul(x: UnsafePointer<Float>, tokens: Int, y: UnsafeMutablePointer<Float>) {
         if tokens <= 0 || rows == 0 { return }
         if tokens < Self.matvecTokenLimit || (try? BLAS.ensureLoaded()) == nil {
@@ -197,20 +264,22 @@ public final class WeightMatrix: @unchecked Sendable {
                         base.assumingMemoryBound(to: Float.self), Int32(cols), 0, y, Int32(rows))
             return
         }
-        let panelRows = Swift.max(16, Swift.min(rows, (PanelScratch.floats / cols) & ~15))
-        PanelScratch.shared.with(floats: panelRows * cols) { panel in
-            var r0 = 0
-            while r0 < rows {
-                let r1 = Swift.min(rows, r0 + panelRows)
-                KernelPool.shared.run(count: r1 - r0, chunk: Self.chunkRows(r1 - r0)) { range in
-                    for r in range {
-                        BlockDecode.row(type, base + (r0 + r) * rowBytes, count: cols, into: panel + r * cols)
+        let panelRows = Swift.max(16, (PanelScratch.floats / cols) & ~15)
+        PanelScratch.shared.withPanels(floats: panelRows * cols) { panels in
+            KernelPool.shared.run(parallel: rows * cols >= 1 << 16) { part, parts in
+                let panel = panels(part)
+                let mine = KernelPool.split(rows, part: part, parts: parts, align: 16)
+                var r0 = mine.lowerBound
+                while r0 < mine.upperBound {
+                    let r1 = Swift.min(mine.upperBound, r0 + panelRows)
+                    for r in r0..<r1 {
+                        BlockDecode.row(type, base + r * rowBytes, count: cols, into: panel + (r - r0) * cols)
                     }
+                    // Y[:, r0..<r1] = X (tokens x cols) . panel^T (cols x (r1 - r0)), written with row stride `rows`.
+                    loupe_sgemm(0, 1, Int32(tokens), Int32(r1 - r0), Int32(cols), 1, x, Int32(cols),
+                                panel, Int32(cols), 0, y + r0, Int32(rows))
+                    r0 = r1
                 }
-                // Y[:, r0..<r1] = X (tokens x cols) . panel^T (cols x (r1 - r0)), written with row stride `rows`.
-                loupe_sgemm(0, 1, Int32(tokens), Int32(r1 - r0), Int32(cols), 1, x, Int32(cols),
-                            panel, Int32(cols), 0, y + r0, Int32(rows))
-                r0 = r1
             }
         }
     }
@@ -223,25 +292,39 @@ final class OwnedBytes {
     deinit { pointer.deallocate() }
 }
 
-/// The float32 panel buffer of `WeightMatrix.matmul`, grown on demand and kept for the next call.
+/// The float32 panel buffers of `WeightMatrix.matmul`, one per pool thread, kept between calls (a prefill makes
+/// seven products per layer) and handed back to the kernel by `release()` after a batched pass. While they are in
+/// use OpenBLAS runs single-threaded (each pool thread calls sgemm on its own panel).
 final class PanelScratch: @unchecked Sendable {
     static let shared = PanelScratch()
-    /// Floats per panel: 4 MB, which keeps a panel in the last-level cache while sgemm reads it.
-    static let floats = 1 << 20
+    /// Floats per panel: 2 MB, about what one core's share of a small model's matrix needs, and small enough that
+    /// a panel stays in the last-level cache between its dequantization and its sgemm.
+    static let floats = 1 << 19
 
     private let lock = NSLock()
-    private var buffer: UnsafeMutablePointer<Float>?
-    private var capacity = 0
+    private var buffers: [PageBuffer] = []
 
-    /// Runs `body` with at least `floats` floats of scratch; callers from other threads wait their turn.
-    func with(floats: Int, _ body: (UnsafeMutablePointer<Float>) -> Void) {
+    /// Runs `body` with a function giving the panel (at least `floats` floats) of each part of a `KernelPool` job;
+    /// callers from other threads wait their turn.
+    func withPanels(floats: Int, _ body: ((Int) -> UnsafeMutablePointer<Float>) -> Void) {
         lock.lock()
         defer { lock.unlock() }
-        if capacity < floats {
-            buffer?.deallocate()
-            buffer = UnsafeMutablePointer<Float>.allocate(capacity: floats)
-            capacity = floats
+        let parts = KernelPool.shared.workers + 1
+        if buffers.count < parts || buffers[0].capacity < floats {
+            buffers = (0..<parts).map { _ in PageBuffer(count: floats) }
         }
-        body(buffer!)
+        let threads = loupe_blas_get_threads()
+        if threads != 1 { loupe_blas_set_threads(1) }
+        defer { if threads != 1 { loupe_blas_set_threads(threads) } }
+        let panels = buffers.map(\.pointer)
+        body { panels[$0] }
+    }
+
+    /// Returns the panels' pages to the kernel (decode never uses them; the next batched pass faults them back in).
+    func release() {
+        lock.lock()
+        defer { lock.unlock() }
+        for b in buffers { b.release(from: 0) }
     }
 }
+
