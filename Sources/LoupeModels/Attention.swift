@@ -34,6 +34,43 @@ import LoupeTensor
     while i < n { y[i] += a * x[i]; i += 1 }
 }
 
+/// out[0..<d] = sum_j w[j] * v_j for the `n` rows v_j = v + j * stride (the attention-weighted sum of values).
+/// The sums stay in registers, 64 dimensions (eight vectors) at a time, so each key costs eight loads and eight
+/// multiply-adds instead of a load-add-store pass over `out` (whose store-to-load chain bounded the old loop).
+@_optimize(speed) @inline(__always)
+func weightedSum(_ w: UnsafePointer<Float>, _ v: UnsafePointer<Float>, rows n: Int, stride: Int,
+                 into out: UnsafeMutablePointer<Float>, _ d: Int) {
+    var c = 0
+    while c + 64 <= d {
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+        var a4 = SIMD8<Float>(), a5 = SIMD8<Float>(), a6 = SIMD8<Float>(), a7 = SIMD8<Float>()
+        var vj = v + c
+        for j in 0..<n {
+            let p = SIMD8<Float>(repeating: w[j])
+            a0.addProduct(p, load8(vj)); a1.addProduct(p, load8(vj + 8))
+            a2.addProduct(p, load8(vj + 16)); a3.addProduct(p, load8(vj + 24))
+            a4.addProduct(p, load8(vj + 32)); a5.addProduct(p, load8(vj + 40))
+            a6.addProduct(p, load8(vj + 48)); a7.addProduct(p, load8(vj + 56))
+            vj += stride
+        }
+        store8(a0, out + c); store8(a1, out + c + 8); store8(a2, out + c + 16); store8(a3, out + c + 24)
+        store8(a4, out + c + 32); store8(a5, out + c + 40); store8(a6, out + c + 48); store8(a7, out + c + 56)
+        c += 64
+    }
+    while c + 8 <= d {
+        var a = SIMD8<Float>()
+        for j in 0..<n { a.addProduct(SIMD8(repeating: w[j]), load8(v + j * stride + c)) }
+        store8(a, out + c)
+        c += 8
+    }
+    while c < d {
+        var a: Float = 0
+        for j in 0..<n { a += w[j] * v[j * stride + c] }
+        out[c] = a
+        c += 1
+    }
+}
+
 /// Softmax of row[0..<n] in place; a row that is -inf everywhere becomes all zeros.
 @_optimize(speed) @inline(__always) func softmaxRow(_ row: UnsafeMutablePointer<Float>, _ n: Int) {
     var m = -Float.infinity
@@ -91,10 +128,7 @@ extension InferenceSession {
             let kb = K + lo * kvDim + g * hd
             for j in 0..<n { row[j] = dot(qv, kb + j * kvDim, hd) * scale }
             softmaxRow(row, n)
-            let out = s.z + t * qDim + h * hd
-            out.update(repeating: 0, count: hd)
-            let vb = V + lo * kvDim + g * hd
-            for j in 0..<n { axpy(row[j], vb + j * kvDim, out, hd) }
+            weightedSum(row, V + lo * kvDim + g * hd, rows: n, stride: kvDim, into: s.z + t * qDim + h * hd, hd)
         }
     }
 
@@ -178,9 +212,9 @@ extension InferenceSession {
                 let p = pos0 + t, lo = firstKey(p, window: window)
                 let row = S + (h * T + t) * tk
                 let out = s.z + t * qDim + h * hd
-                out.update(repeating: 0, count: hd)
-                // The causal range first, in the same order as `attend`; then any weight an intervention put outside.
-                for j in lo...p { axpy(row[j], V + j * kvDim + g * hd, out, hd) }
+                // The causal range first, with the same arithmetic as `attend`; then any weight an intervention put
+                // outside it.
+                weightedSum(row + lo, V + lo * kvDim + g * hd, rows: p - lo + 1, stride: kvDim, into: out, hd)
                 for j in 0..<tk where (j < lo || j > p) && row[j] != 0 { axpy(row[j], V + j * kvDim + g * hd, out, hd) }
             }
             if let cb = callback, let ctx = contexts[h], let result = try cb(ctx) {
