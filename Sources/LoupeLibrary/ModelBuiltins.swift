@@ -111,10 +111,11 @@ enum ModelBuiltins {
 
     static func intList(_ xs: [Int]) -> Value { .list(xs.map { .int($0) }) }
 
-    /// A member function of a model object, "model.NAME", whose LoupeModels errors name it.
-    static func method(_ name: String, _ parameters: [Parameter], _ doc: String,
+    /// A member function of a host object, "TYPE.NAME" (TYPE "model" unless given), whose LoupeModels errors
+    /// name it.
+    static func method(_ name: String, _ parameters: [Parameter], _ doc: String, type: String = "model",
                        _ body: @escaping (LibArgs) throws -> Value) -> Value {
-        .function(Builtin(name: "model.\(name)", parameters: parameters, doc: doc) { raw in
+        .function(Builtin(name: "\(type).\(name)", parameters: parameters, doc: doc) { raw in
             let a = LibArgs(raw)
             return try guarded(a) { try body(a) }
         })

@@ -96,10 +96,7 @@ enum TrainingBuiltins {
 
     /// Runs a LoupeModels call, turning its errors into LoupeErrors that name the built-in.
     static func guarded<T>(_ a: LibArgs, _ body: () throws -> T) throws -> T {
-        do { return try body() }
-        catch let e as LoupeError { throw e }
-        catch let e as TensorError { throw a.tensorError(e) }
-        catch { throw a.fail("\(error)") }
+        try ModelBuiltins.guarded(a, body)
     }
 }
 
@@ -126,10 +123,7 @@ final class TrainableObject: HostObject {
 
     private func method(_ name: String, _ parameters: [Parameter], _ doc: String,
                         _ body: @escaping (LibArgs) throws -> Value) -> Value {
-        .function(Builtin(name: "trainable_model.\(name)", parameters: parameters, doc: doc) { raw in
-            let a = LibArgs(raw)
-            return try TrainingBuiltins.guarded(a) { try body(a) }
-        })
+        ModelBuiltins.method(name, parameters, doc, type: "trainable_model", body)
     }
 
     /// One sequence (a list of ids or a 1-d tensor) or a batch (a list of such sequences).
