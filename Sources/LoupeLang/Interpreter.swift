@@ -73,7 +73,7 @@ public final class Interpreter {
         let code = compiler.compileProgram(stmts)
         let st = machine.st
         let fp = st.pointee.top
-        guard fp + slots + 1 <= machine.stackEnd else {
+        guard machine.reserve(upTo: fp + slots + 1, keep: fp) else {
             throw LoupeError(.stackOverflow, "stack overflow at depth \(st.pointee.depth)")
         }
         st.pointee.top = fp + slots

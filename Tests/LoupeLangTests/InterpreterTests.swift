@@ -134,6 +134,36 @@ extension InterpreterTests {
         }
     }
 
+    /// The value stack is `.nil`-filled lazily, 16k slots at a time: frames that cross those steps, including
+    /// ones entered from a built-in's callback, see their arguments and captures; running out of slots (rather
+    /// than depth, at ~8 slots a frame) is the same clear error, and the interpreter works afterwards.
+    func testValueStackGrowsOnDemandAndOverflowsCleanly() throws {
+        let (i, _) = try makeInterpreter()
+        i.maxDepth = 200_000
+        let program = """
+        let base = 7
+        fn wide(n, tag) {
+          let a = n * 2
+          let b = [tag, a]
+          let c = nil
+          let d = base
+          if n == 0 { return [c, d, b] }
+          if n % 1000 == 0 { let r = map([n], fn(k) -> wide(k - 1, tag)); return r[0] }
+          wide(n - 1, tag)
+        }
+        wide(20000, "t")
+        """
+        let v = try i.run(program, file: "t")
+        XCTAssertEqual(v.repr, "[nil, 7, [\"t\", 0]]")
+        XCTAssertThrowsError(try i.run("wide(190000, \"u\")", file: "t")) { e in
+            XCTAssertEqual((e as? LoupeError)?.kind, .stackOverflow)
+            // The 1M slots ran out before the depth limit did.
+            let depth = Int((e as? LoupeError)?.message.split(separator: " ").last ?? "") ?? 0
+            XCTAssertTrue(depth > 100_000 && depth < 160_000, "\(depth)")
+        }
+        XCTAssertEqual(try i.run("wide(3, \"v\")", file: "t").repr, "[nil, 7, [\"v\", 0]]")
+    }
+
     func testBuiltinCallbacksAndNamespaces() throws {
         let reg = BuiltinRegistry()
         reg.register("ns", "twice", [Parameter("f", .function), Parameter("x", .int, default: .int(1))], doc: "calls f twice") { a in
