@@ -243,6 +243,38 @@ final class KernelTests: XCTestCase {
         XCTAssertEqual(KernelPool.threadCount(environment: [:]), Parallel.cores)
     }
 
+    /// Every chunk of every job runs exactly once, with contiguous spans per thread and stealing from their backs:
+    /// pools of 1 to 4 workers (more threads than this machine's cores, so workers start late and steal), jobs of
+    /// 1 to 700 chunks, a chunk count past the 16-bit span limit, and a second caller while the pool is busy.
+    func testPoolRunsEveryChunkOnceAcrossSpansAndSteals() {
+        for workers in 1...4 {
+            let pool = KernelPool(workers: workers)
+            for (count, chunk) in [(1, 1), (2, 1), (7, 3), (100, 1), (1000, 7), (5000, 16), (700, 1), (200_001, 1)] {
+                let hits = UnsafeMutablePointer<Int32>.allocate(capacity: count)
+                hits.initialize(repeating: 0, count: count)
+                defer { hits.deallocate() }
+                for _ in 0..<3 {
+                    pool.run(count: count, chunk: chunk) { range in
+                        // Uneven work per chunk, so that spans finish at different times.
+                        if count < 10_000 && range.lowerBound % 5 == 0 { for _ in 0..<20 { _ = sched_yield() } }
+                        for i in range { hits[i] += 1 }
+                    }
+                }
+                let wrong = (0..<count).filter { hits[$0] != 3 }
+                XCTAssertTrue(wrong.isEmpty, "workers \(workers), count \(count), chunk \(chunk): \(wrong.prefix(5))")
+            }
+            // Two callers at once: the one that finds the pool busy runs its job alone; both cover their ranges.
+            let a = UnsafeMutablePointer<Int32>.allocate(capacity: 4000), b = UnsafeMutablePointer<Int32>.allocate(capacity: 4000)
+            a.initialize(repeating: 0, count: 4000); b.initialize(repeating: 0, count: 4000)
+            DispatchQueue.concurrentPerform(iterations: 2) { k in
+                let out = k == 0 ? a : b
+                for _ in 0..<20 { pool.run(count: 4000, chunk: 37) { for i in $0 { out[i] += 1 } } }
+            }
+            XCTAssertTrue((0..<4000).allSatisfy { a[$0] == 20 && b[$0] == 20 }, "workers \(workers): concurrent callers")
+            a.deallocate(); b.deallocate()
+        }
+    }
+
     /// A session reused after reset() (its KV pages and activation rows past the first handed back to the kernel)
     /// and after truncation gives bit-identical logits to a fresh session, for prefill and decode steps.
     func testReusedSessionAfterReleasedPagesMatchesFresh() throws {

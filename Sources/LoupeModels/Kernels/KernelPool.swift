@@ -10,11 +10,16 @@ import Synchronization
 /// `Parallel.forEach` uses) costs several. Here:
 /// - Workers spin on an atomic job counter for a short while after each job (`spinLimit`), so the next job starts
 ///   on them within ~100 ns; after that they sleep on a condition variable and cost nothing.
-/// - Chunks are claimed, not assigned: caller and workers take chunk indices from one atomic ticket. The caller
-///   never waits for a worker that has not started (on a busy machine the worker may not be scheduled for
-///   milliseconds): it runs the unclaimed chunks itself and waits only for chunks a worker is running.
-/// The ticket carries the job's generation in its high bits, so a worker waking late cannot claim a chunk of a job
-/// that has moved on.
+/// - Each thread owns a contiguous span of the job's chunks and walks it front to back, so every core streams one
+///   run of memory and the hardware prefetchers stay locked on. Handing out chunks round-robin instead (one shared
+///   ticket) broke each core's stream at every chunk: two cores reading SmolLM2's Q4_1 rows in 16-row chunks got
+///   8.0 GB/s, in two contiguous halves 11.3 GB/s (one core: 5.7).
+/// - Chunks are claimed, not assigned: a thread that finishes its span takes the remaining chunks of another from
+///   that span's back. So the caller never waits for a worker that has not started (on a busy machine the worker
+///   may not be scheduled for milliseconds): it runs the unclaimed chunks itself and waits only for chunks a
+///   worker is running, and the threads finish together even when one core is slower.
+/// Every span's state carries the job's generation, so a worker waking late cannot claim a chunk of a job that has
+/// moved on.
 final class KernelPool: @unchecked Sendable {
     /// The pool the kernels use: one worker per core beyond the first, or `LOUPE_KERNEL_THREADS - 1` workers when
     /// that variable holds a positive number (fewer threads for a shared machine, 1 for single-core measurements).
@@ -29,27 +34,40 @@ final class KernelPool: @unchecked Sendable {
         return Parallel.cores
     }
 
+    /// One thread's span of a job's chunks: `generation << 32 | next << 16 | end`. The owner claims `next` and
+    /// moves it up; others claim `end - 1` and move it down; the span is used up when they meet.
+    final class Span {
+        let state = Atomic<Int>(0)
+        // Keeps two spans' states off one cache line (the owner writes its span on every claim).
+        private let padding: (Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0)
+    }
+
+    /// Most chunks in one job (16-bit span bounds); `run` makes chunks larger rather than exceed it.
+    static let maxChunks = 0xFFFF
+
     /// Threads besides the caller.
     let workers: Int
     /// Spin iterations (one atomic load each, ~30-50 µs in all) before an idle worker goes to sleep.
     private let spinLimit = 50_000
 
-    /// generation << 32 | next chunk index.
+    /// The current job's generation (only equality matters; wraps at 2^31). Workers watch it for new jobs.
     private let ticket = Atomic<Int>(0)
+    /// Span 0 is the caller's, span w the w-th worker's.
+    private let spans: [Span]
     /// Chunks finished in the current job.
     private let done = Atomic<Int>(0)
     private let sleeping = Atomic<Int>(0)
     private let wake = NSCondition()
     /// Serialises callers: a second thread that finds the pool busy runs its job alone.
     private let busy = Atomic<Bool>(false)
-    /// The current job, written before `ticket` is released and read after a chunk of it is claimed.
+    /// The current job, written before the spans are published and read after a chunk of it is claimed.
     nonisolated(unsafe) private var job: ((Int) -> Void)?
-    nonisolated(unsafe) private var chunks = 0
 
     init(workers: Int) {
         self.workers = workers
+        spans = (0...workers).map { _ in Span() }
         for w in 0..<workers {
-            let t = Thread { [unowned self] in self.workerLoop() }
+            let t = Thread { [unowned self] in self.workerLoop(index: w + 1) }
             t.name = "loupe-kernel-\(w + 1)"
             t.stackSize = 1 << 20
             t.start()
@@ -60,7 +78,8 @@ final class KernelPool: @unchecked Sendable {
     /// spread over the caller and the workers; returns when all are done. With `parallel == false`, no workers,
     /// or the pool busy with another caller's job, runs `body(0..<count)` on the calling thread.
     func run(count: Int, chunk: Int, parallel: Bool = true, _ body: (Range<Int>) -> Void) {
-        let n = (count + chunk - 1) / Swift.max(chunk, 1)
+        let chunk = Swift.max(chunk, 1, (count + Self.maxChunks - 1) / Self.maxChunks)
+        let n = (count + chunk - 1) / chunk
         guard parallel, workers > 0, n > 1,
               busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             if count > 0 { body(0..<count) }
@@ -68,11 +87,15 @@ final class KernelPool: @unchecked Sendable {
         }
         withoutActuallyEscaping(body) { body in
             job = { c in body(c * chunk ..< Swift.min(count, (c + 1) * chunk)) }
-            chunks = n
             done.store(0, ordering: .relaxed)
-            // Generations wrap at 2^31 (only equality matters), so the ticket never overflows.
-            let generation = ((ticket.load(ordering: .relaxed) >> 32) + 1) & 0x7FFF_FFFF
-            ticket.store(generation << 32, ordering: .sequentiallyConsistent)  // publishes job and chunks
+            let generation = (ticket.load(ordering: .relaxed) + 1) & 0x7FFF_FFFF
+            // Thread t owns chunks [n t / T, n (t + 1) / T): contiguous, in order.
+            let threads = workers + 1
+            for (t, span) in spans.enumerated() {
+                let lo = n * t / threads, hi = n * (t + 1) / threads
+                span.state.store(generation << 32 | lo << 16 | hi, ordering: .relaxed)
+            }
+            ticket.store(generation, ordering: .sequentiallyConsistent)  // publishes job and spans
             // A worker that went to sleep announced it before re-checking the ticket, so either it sees this job
             // or we see it asleep and wake it.
             if sleeping.load(ordering: .sequentiallyConsistent) > 0 {
@@ -80,13 +103,7 @@ final class KernelPool: @unchecked Sendable {
                 wake.broadcast()
                 wake.unlock()
             }
-            var mine = 0
-            while true {
-                let c = ticket.add(1, ordering: .acquiring).oldValue & 0xFFFF_FFFF
-                if c >= n { break }
-                body(c * chunk ..< Swift.min(count, (c + 1) * chunk))
-                mine += 1
-            }
+            let mine = work(as: 0, generation: generation)
             // Wait only for chunks a worker claimed and is running now.
             var spins = 0
             while done.load(ordering: .acquiring) + mine < n {
@@ -96,6 +113,39 @@ final class KernelPool: @unchecked Sendable {
             job = nil
         }
         busy.store(false, ordering: .releasing)
+    }
+
+    /// Runs chunks of job `generation` until none is left: thread `me`'s own span from the front, then the other
+    /// spans from their backs. Returns how many chunks it ran.
+    private func work(as me: Int, generation: Int) -> Int {
+        var ran = 0
+        while let c = claim(spans[me], generation: generation, fromFront: true) {
+            job!(c)
+            ran += 1
+        }
+        for k in 1..<spans.count {
+            let other = spans[(me + k) % spans.count]
+            while let c = claim(other, generation: generation, fromFront: false) {
+                job!(c)
+                ran += 1
+            }
+        }
+        return ran
+    }
+
+    /// Takes the next chunk of `span` (its front, or its back), or nil when the span is used up or belongs to
+    /// another job. A compare-exchange, so a stale generation never changes a span.
+    @inline(__always)
+    private func claim(_ span: Span, generation: Int, fromFront: Bool) -> Int? {
+        var cur = span.state.load(ordering: .acquiring)
+        while true {
+            let lo = (cur >> 16) & 0xFFFF, hi = cur & 0xFFFF
+            guard cur >> 32 == generation, lo < hi else { return nil }
+            let next = fromFront ? generation << 32 | (lo + 1) << 16 | hi : generation << 32 | lo << 16 | (hi - 1)
+            let (exchanged, original) = span.state.compareExchange(expected: cur, desired: next, ordering: .acquiring)
+            if exchanged { return fromFront ? lo : hi - 1 }
+            cur = original
+        }
     }
 
     /// Runs `body(part, parts)` once for every part in `0..<parts` (parts = workers + 1), spread over the caller and
@@ -120,39 +170,28 @@ final class KernelPool: @unchecked Sendable {
         return lo..<hi
     }
 
-    private func workerLoop() {
+    private func workerLoop(index: Int) {
         var seen = 0  // the last generation this worker took part in
         while true {
             // Hot wait: one atomic load per iteration, so a job posted now starts here within ~100 ns.
             var t = ticket.load(ordering: .acquiring)
             var spins = 0
-            while t >> 32 == seen && spins < spinLimit {
+            while t == seen && spins < spinLimit {
                 spins += 1
                 t = ticket.load(ordering: .acquiring)
             }
-            if t >> 32 == seen {
+            if t == seen {
                 // Cold wait: announce the sleep, re-check, then block until `run` broadcasts.
                 wake.lock()
                 sleeping.add(1, ordering: .sequentiallyConsistent)
-                while ticket.load(ordering: .sequentiallyConsistent) >> 32 == seen { wake.wait() }
+                while ticket.load(ordering: .sequentiallyConsistent) == seen { wake.wait() }
                 sleeping.subtract(1, ordering: .sequentiallyConsistent)
                 wake.unlock()
                 t = ticket.load(ordering: .acquiring)
             }
-            let generation = t >> 32
-            seen = generation
-            // Claim chunks of this generation only: a compare-exchange, so a stale ticket is never advanced.
-            while true {
-                let cur = ticket.load(ordering: .acquiring)
-                if cur >> 32 != generation { break }
-                let c = cur & 0xFFFF_FFFF
-                if c >= chunks { break }
-                guard ticket.compareExchange(expected: cur, desired: cur + 1, ordering: .acquiring).exchanged else {
-                    continue
-                }
-                job!(c)
-                done.add(1, ordering: .releasing)
-            }
+            seen = t
+            let ran = work(as: index, generation: t)
+            if ran > 0 { done.add(ran, ordering: .releasing) }
         }
     }
 }
