@@ -128,7 +128,7 @@ public final class WeightMatrix: @unchecked Sendable {
     /// Runs on every core when the matrix is large enough to pay for the hand-off (~0.1 µs in the spinning pool);
     /// allocates nothing beyond a stack buffer of block sums of x.
     public func matvec(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
-        withBlockSums(x) { xs in
+        withPreparedInput(x) { xs in
             // Below ~32k weights (~20 KB of Q4) a single core finishes before a second would have started.
             KernelPool.shared.run(count: rows, chunk: Self.chunkRows(rows), parallel: rows * cols >= 1 << 15) { range in
                 dotRows(range, x: x, xsum: xs, y: y)
@@ -144,12 +144,12 @@ public final class WeightMatrix: @unchecked Sendable {
                        yc: UnsafeMutablePointer<Float>? = nil) {
         precondition(a.cols == b.cols && (c == nil || c!.cols == a.cols) && (c == nil) == (yc == nil),
                      "the matrices of one fused product share their input length and each has an output")
-        let na = a.blockSumCount, nb = b.blockSumCount, nc = c?.blockSumCount ?? 0
+        let na = a.preparedInputCount, nb = b.preparedInputCount, nc = c?.preparedInputCount ?? 0
         withUnsafeTemporaryAllocation(of: Float.self, capacity: Swift.max(na + nb + nc, 1)) { buf in
             let sa = buf.baseAddress!, sb = sa + na, sc = sb + nb
-            a.fillBlockSums(x, into: sa)
-            b.fillBlockSums(x, into: sb)
-            c?.fillBlockSums(x, into: sc)
+            a.prepareInput(x, into: sa)
+            b.prepareInput(x, into: sb)
+            c?.prepareInput(x, into: sc)
             // Units of 16 rows (whole cache lines of y per unit): a's, then b's, then c's.
             let ua = (a.rows + 15) / 16, ub = (b.rows + 15) / 16, uc = ((c?.rows ?? 0) + 15) / 16
             let units = ua + ub + uc
@@ -188,18 +188,26 @@ public final class WeightMatrix: @unchecked Sendable {
         }
     }
 
-    /// Writes `blockSumCount` sums of x.
+    /// Whether the kernels read x in `Dot.nibbleLanes` order (Q4_0, Q4_1) rather than as it is.
+    var readsLaneOrderedX: Bool { type == .q4_0 || type == .q4_1 }
+
+    /// Floats of prepared input the kernels read beside x: the block sums, then (Q4_0, Q4_1) x in lane order.
+    var preparedInputCount: Int { blockSumCount + (readsLaneOrderedX ? cols : 0) }
+
+    /// Writes the `preparedInputCount` floats the kernels read beside x: the block sums of x, then, for the
+    /// formats that want it, x in lane order. Done once per product and shared by all its rows.
     @inline(__always)
-    func fillBlockSums(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+    func prepareInput(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
         if type == .q6_K { Self.blockSums16(x, cols / 16, into: out) } else { Self.blockSums(x, blockSumCount, into: out) }
+        if readsLaneOrderedX { Dot.laneOrder(x, cols / 32, into: out + blockSumCount) }
     }
 
-    /// Runs `body` with the block sums of x on the stack.
+    /// Runs `body` with the prepared input of x (block sums, lane-ordered x) on the stack.
     @inline(__always)
-    func withBlockSums<R>(_ x: UnsafePointer<Float>, _ body: (UnsafePointer<Float>) -> R) -> R {
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: Swift.max(blockSumCount, 1)) { xsum in
-            fillBlockSums(x, into: xsum.baseAddress!)
-            return body(xsum.baseAddress!)
+    func withPreparedInput<R>(_ x: UnsafePointer<Float>, _ body: (UnsafePointer<Float>) -> R) -> R {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: Swift.max(preparedInputCount, 1)) { prepared in
+            prepareInput(x, into: prepared.baseAddress!)
+            return body(prepared.baseAddress!)
         }
     }
 
@@ -219,18 +227,19 @@ public final class WeightMatrix: @unchecked Sendable {
     }
 
     /// y[r] = row r . x for r in `range`: the hot loop, one kernel call per row, rows visited in file order so the
-    /// hardware prefetcher streams them.
+    /// hardware prefetcher streams them. `xsum` is the input `prepareInput` made from x.
     func dotRows(_ range: Range<Int>, x: UnsafePointer<Float>, xsum: UnsafePointer<Float>,
                  y: UnsafeMutablePointer<Float>) {
         let n = cols, rb = rowBytes, blocks = cols / type.blockSize
+        let xl = xsum + blockSumCount  // lane-ordered x (Q4_0, Q4_1)
         var p = base + range.lowerBound * rb
         switch type {
         case .f32: for r in range { y[r] = Dot.f32(p, x, n); p += rb }
         case .f16: for r in range { y[r] = Dot.f16(p, x, n); p += rb }
         case .bf16: for r in range { y[r] = Dot.bf16(p, x, n); p += rb }
         case .q8_0: for r in range { y[r] = Dot.q8_0(p, x, blocks); p += rb }
-        case .q4_0: for r in range { y[r] = Dot.q4_0(p, x, xsum, blocks); p += rb }
-        case .q4_1: for r in range { y[r] = Dot.q4_1(p, x, xsum, blocks); p += rb }
+        case .q4_0: for r in range { y[r] = Dot.q4_0(p, xl, xsum, blocks); p += rb }
+        case .q4_1: for r in range { y[r] = Dot.q4_1(p, xl, xsum, blocks); p += rb }
         case .q5_0: for r in range { y[r] = Dot.q5_0(p, x, xsum, blocks); p += rb }
         case .q5_1: for r in range { y[r] = Dot.q5_1(p, x, xsum, blocks); p += rb }
         case .q4_K: for r in range { y[r] = Dot.q4_K(p, x, xsum, blocks); p += rb }
