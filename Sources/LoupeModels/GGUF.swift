@@ -179,6 +179,136 @@ public enum GGUFValue: Equatable, Sendable {
     }
 }
 
+// MARK: - Metadata
+
+/// The metadata of a GGUF file: every key, in file order, with its value; read it like a dictionary
+/// (`metadata["general.architecture"]`, `for (key, value) in metadata`, `metadata.keys`, `metadata.count`).
+///
+/// Big arrays of numbers or strings (more than `GGUFFile.deferredArrayMinimum` elements: a vocabulary's tokens,
+/// merges, scores and token types) are not held decoded: a read decodes them from the mapped file each time. A loaded
+/// model would otherwise keep a second copy of its vocabulary as `GGUFValue`s (about 7 MiB for SmolLM2's 49k
+/// tokens and merges, 20 MiB for Gemma's 262k tokens) beside the tokenizer's own tables. Scalars and small arrays
+/// are decoded once, when the file is opened. Every value was validated when the file was opened.
+public struct GGUFMetadata: Sequence, Equatable, @unchecked Sendable {
+    enum Stored { case value(GGUFValue), array(offset: Int) }
+
+    /// Keys in file order.
+    public let keys: [String]
+    private let stored: [String: Stored]
+    /// Where each array value starts in the file (at its element type), for raw re-reads.
+    private let arrayOffsets: [String: Int]
+    private let storage: ModelBytes
+    private let path: String
+
+    init(storage: ModelBytes, path: String, keys: [String], stored: [String: Stored], arrayOffsets: [String: Int]) {
+        self.storage = storage
+        self.path = path
+        self.keys = keys
+        self.stored = stored
+        self.arrayOffsets = arrayOffsets
+    }
+
+    /// The value at `key` (big arrays are decoded now), or nil.
+    public subscript(key: String) -> GGUFValue? {
+        switch stored[key] {
+        case nil: return nil
+        case let .value(v)?: return v
+        case let .array(offset)?:
+            var c = ByteCursor(storage.buffer, path: path)
+            c.position = offset
+            // Cannot throw: the same checks passed when the file was opened, and the mapping is read-only.
+            return try! GGUFFile.readValue(&c, type: .array, field: "metadata '\(key)'", depth: 0)
+        }
+    }
+
+    /// Number of keys.
+    public var count: Int { keys.count }
+    public var isEmpty: Bool { keys.isEmpty }
+
+    /// Every value decoded, as a dictionary.
+    public var dictionary: [String: GGUFValue] {
+        var d: [String: GGUFValue] = [:]
+        d.reserveCapacity(keys.count)
+        for k in keys { d[k] = self[k] }
+        return d
+    }
+
+    /// Key-value pairs in file order.
+    public func makeIterator() -> AnyIterator<(key: String, value: GGUFValue)> {
+        var i = 0
+        return AnyIterator {
+            guard i < keys.count else { return nil }
+            defer { i += 1 }
+            return (keys[i], self[keys[i]]!)
+        }
+    }
+
+    public static func == (a: GGUFMetadata, b: GGUFMetadata) -> Bool {
+        Set(a.keys) == Set(b.keys) && a.keys.allSatisfy { a[$0] == b[$0] }
+    }
+
+    /// Where the value of an array-valued `key` starts in the file (at its element type), or nil.
+    func valueOffset(_ key: String) -> Int? { arrayOffsets[key] }
+
+    /// Element count of a big array left in the file, or nil (absent, or decoded at open).
+    func deferredCount(_ key: String) -> Int? {
+        guard case let .array(offset)? = stored[key] else { return nil }
+        return Int(UInt64(littleEndian: storage.base.loadUnaligned(fromByteOffset: offset + 4, as: UInt64.self)))
+    }
+
+    /// A big integer array left in the file, as Int (nil when it holds floats, bools or strings, or a uint64
+    /// above Int.max, as `GGUFValue.int` says).
+    func deferredInts(_ key: String) -> [Int]? {
+        guard let (et, n, p) = deferredArray(key) else { return nil }
+        func read<T: FixedWidthInteger>(_: T.Type) -> [Int]? {
+            var out: [Int] = []
+            out.reserveCapacity(n)
+            for i in 0 ..< n {
+                let v = T(littleEndian: p.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self))
+                guard let x = Int(exactly: v) else { return nil }
+                out.append(x)
+            }
+            return out
+        }
+        switch et {
+        case .uint8: return read(UInt8.self)
+        case .int8: return read(Int8.self)
+        case .uint16: return read(UInt16.self)
+        case .int16: return read(Int16.self)
+        case .uint32: return read(UInt32.self)
+        case .int32: return read(Int32.self)
+        case .uint64: return read(UInt64.self)
+        case .int64: return read(Int64.self)
+        case .float32, .float64, .bool, .string, .array: return nil
+        }
+    }
+
+    /// A big numeric array left in the file, as Float (nil when it holds bools or strings); integers convert
+    /// through Double, as `GGUFValue.double` does.
+    func deferredFloats(_ key: String) -> [Float]? {
+        guard let (et, n, p) = deferredArray(key) else { return nil }
+        switch et {
+        case .float32:
+            return (0 ..< n).map { Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+        case .float64:
+            return (0 ..< n).map { Float(Double(bitPattern: UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self)))) }
+        case .bool, .string, .array:
+            return nil
+        default:
+            return deferredInts(key).map { $0.map { Float(Double($0)) } }
+        }
+    }
+
+    /// Element type, count and first element of a big array left in the file.
+    private func deferredArray(_ key: String) -> (GGUFValueType, Int, UnsafeRawPointer)? {
+        guard case let .array(offset)? = stored[key],
+              let et = GGUFValueType(rawValue: UInt32(littleEndian: storage.base.loadUnaligned(
+                fromByteOffset: offset, as: UInt32.self))),
+              let n = deferredCount(key) else { return nil }
+        return (et, n, storage.base + offset + 12)
+    }
+}
+
 // MARK: - Tensor info
 
 /// Where one tensor lives in a GGUF file and what it holds.
@@ -335,10 +465,11 @@ public final class GGUFFile: @unchecked Sendable {
     public let version: Int
     /// Alignment of tensor data (`general.alignment`, default 32).
     public let alignment: Int
-    /// Every metadata value by key.
-    public let metadata: [String: GGUFValue]
+    /// Every metadata value by key (`metadata["general.name"]`). Big arrays are decoded on each read (see
+    /// `GGUFMetadata`); the typed helpers (`stringArray`, `intArray`, ...) read them straight from the file.
+    public let metadata: GGUFMetadata
     /// Metadata keys in file order.
-    public let metadataKeys: [String]
+    public var metadataKeys: [String] { metadata.keys }
     /// The element type of each array-valued key (kept so empty arrays round-trip through the writer).
     public let arrayElementTypes: [String: GGUFValueType]
     /// Tensors in file order.
@@ -350,8 +481,6 @@ public final class GGUFFile: @unchecked Sendable {
 
     let storage: ModelBytes
     private let tensorIndex: [String: Int]
-    /// Offset of each metadata value in the file, for raw re-reads (`stringArrayBytes`).
-    private let valueOffsets: [String: Int]
 
     /// The deepest nesting of arrays accepted; real files use 1, and a bound keeps hostile input off the stack.
     static let maxArrayDepth = 8
@@ -394,11 +523,12 @@ public final class GGUFFile: @unchecked Sendable {
         let tensorCount = try c.readCount("tensor count", minimumElementSize: 24)
         let kvCount = try c.readCount("metadata count", minimumElementSize: 13)
 
-        // Metadata.
-        var metadata: [String: GGUFValue] = [:]
+        // Metadata. Big arrays of numbers or strings are validated here (every length checked, as when decoding)
+        // and left in the file; everything else is decoded now.
+        var metadata: [String: GGUFMetadata.Stored] = [:]
         var keys: [String] = []
         var elementTypes: [String: GGUFValueType] = [:]
-        var offsets: [String: Int] = [:]
+        var arrayOffsets: [String: Int] = [:]
         metadata.reserveCapacity(kvCount)
         keys.reserveCapacity(kvCount)
         for i in 0 ..< kvCount {
@@ -409,22 +539,29 @@ public final class GGUFFile: @unchecked Sendable {
                 throw ModelFileError.invalidField(
                     path: path, field: "metadata '\(key)'", message: "unknown value type \(rawType)")
             }
-            offsets[key] = c.position
+            let valueOffset = c.position
             if type == .array {
+                arrayOffsets[key] = valueOffset
                 // Peek the element type for `arrayElementTypes`; readValue re-reads it.
                 if let et = c.remaining >= 4
                     ? GGUFValueType(rawValue: UInt32(littleEndian: c.bytes.loadUnaligned(
                         fromByteOffset: c.position, as: UInt32.self))) : nil {
                     elementTypes[key] = et
                 }
+                if try GGUFFile.skipLargeArray(&c, field: "metadata '\(key)'") {
+                    metadata[key] = .array(offset: valueOffset)
+                    keys.append(key)
+                    continue
+                }
             }
-            metadata[key] = try GGUFFile.readValue(&c, type: type, field: "metadata '\(key)'", depth: 0)
+            metadata[key] = .value(try GGUFFile.readValue(&c, type: type, field: "metadata '\(key)'", depth: 0))
             keys.append(key)
         }
+        let meta = GGUFMetadata(storage: storage, path: path, keys: keys, stored: metadata, arrayOffsets: arrayOffsets)
 
         // Alignment.
         var alignment = 32
-        if let a = metadata["general.alignment"] {
+        if let a = meta["general.alignment"] {
             guard case let .uint32(av) = a else {
                 throw ModelFileError.invalidField(
                     path: path, field: "metadata 'general.alignment'", message: "must be uint32, found \(a.typeName)")
@@ -502,12 +639,53 @@ public final class GGUFFile: @unchecked Sendable {
         }
 
         self.alignment = alignment
-        self.metadata = metadata
-        self.metadataKeys = keys
+        self.metadata = meta
         self.arrayElementTypes = elementTypes
         self.tensors = infos
         self.tensorIndex = index
-        self.valueOffsets = offsets
+    }
+
+    /// Arrays with more elements than this stay in the file until read: the vocabulary's tokens, merges, scores and
+    /// token types (50k-260k elements each) would otherwise be held twice, once decoded as `GGUFValue`s (24 bytes
+    /// an element, plus a heap string for each long token) and once in the tokenizer's own tables.
+    static let deferredArrayMinimum = 256
+
+    /// At an array value (its element type): when it is a big array of numbers or strings, checks every length as
+    /// `readValue` would (same errors), moves past it and returns true; otherwise leaves the cursor and returns false.
+    static func skipLargeArray(_ c: inout ByteCursor, field: @autoclosure () -> String) throws -> Bool {
+        guard c.remaining >= 12 else { return false }
+        let rawType = UInt32(littleEndian: c.bytes.loadUnaligned(fromByteOffset: c.position, as: UInt32.self))
+        guard let et = GGUFValueType(rawValue: rawType), et != .array else { return false }
+        let rawCount = UInt64(littleEndian: c.bytes.loadUnaligned(fromByteOffset: c.position + 4, as: UInt64.self))
+        guard rawCount > UInt64(deferredArrayMinimum) else { return false }
+        let start = c.position
+        c.position += 4
+        let n = try c.readCount(field() + " array length", minimumElementSize: et.minimumSize)
+        if let size = et.fixedSize {
+            c.position += n * size   // readCount proved they fit
+            return true
+        }
+        // Strings: walk the lengths, with readStrings' checks and messages.
+        guard let base = c.bytes.baseAddress else { c.position = start; return false }
+        let end = c.bytes.count
+        var pos = c.position
+        for i in 0 ..< n {
+            guard end - pos >= 8 else {
+                c.position = pos
+                throw ModelFileError.truncated(path: c.path, field: field() + " element \(i)", offset: pos, needed: 8,
+                                               size: end)
+            }
+            let len = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: pos, as: UInt64.self))
+            pos += 8
+            guard len <= UInt64(end - pos) else {
+                throw ModelFileError.invalidField(
+                    path: c.path, field: field() + " element \(i)",
+                    message: "string length \(len) at offset \(pos - 8) exceeds the \(end - pos) bytes that remain")
+            }
+            pos += Int(len)
+        }
+        c.position = pos
+        return true
     }
 
     /// Reads one value of `type`; arrays of plain numbers and strings are read in tight loops.
@@ -650,6 +828,14 @@ public final class GGUFFile: @unchecked Sendable {
 
     /// A string array (nil when absent or when any element is not a string).
     public func stringArray(_ key: String) -> [String]? {
+        if arrayElementTypes[key] == .string, let n = metadata.deferredCount(key) {
+            var out: [String] = []
+            out.reserveCapacity(n)
+            _ = forEachString(key) { _, b in
+                out.append(b.isEmpty ? "" : String(unsafeUninitializedCapacity: b.count) { _ = $0.initialize(from: b); return b.count })
+            }
+            return out
+        }
         guard let a = metadata[key]?.array else { return nil }
         var out: [String] = []
         out.reserveCapacity(a.count)
@@ -659,6 +845,7 @@ public final class GGUFFile: @unchecked Sendable {
 
     /// A numeric array as Float (nil when absent or when any element is not a number).
     public func floatArray(_ key: String) -> [Float]? {
+        if metadata.deferredCount(key) != nil { return metadata.deferredFloats(key) }
         guard let a = metadata[key]?.array else { return nil }
         var out: [Float] = []
         out.reserveCapacity(a.count)
@@ -673,6 +860,7 @@ public final class GGUFFile: @unchecked Sendable {
 
     /// An integer array as Int (nil when absent or when any element is not an integer).
     public func intArray(_ key: String) -> [Int]? {
+        if metadata.deferredCount(key) != nil { return metadata.deferredInts(key) }
         guard let a = metadata[key]?.array else { return nil }
         var out: [Int] = []
         out.reserveCapacity(a.count)
@@ -683,19 +871,27 @@ public final class GGUFFile: @unchecked Sendable {
     /// The raw bytes of each string of a string array, exactly as stored (no UTF-8 repair), for tokenizers whose
     /// vocabularies hold byte sequences that are not valid UTF-8.
     public func stringArrayBytes(_ key: String) -> [[UInt8]]? {
-        guard let off = valueOffsets[key], arrayElementTypes[key] == .string else { return nil }
+        var out: [[UInt8]] = []
+        guard forEachString(key, { _, b in out.append(Array(b)) }) != nil else { return nil }
+        return out
+    }
+
+    /// Calls `body(i, bytes)` for each string of a string array, with its raw bytes as stored (a view into the
+    /// file, valid during the call), without decoding anything; returns the count, or nil when `key` is not a
+    /// string array. Tokenizers build their tables from this.
+    @discardableResult
+    func forEachString(_ key: String, _ body: (Int, UnsafeRawBufferPointer) throws -> Void) rethrows -> Int? {
+        guard let off = metadata.valueOffset(key), arrayElementTypes[key] == .string else { return nil }
         var c = ByteCursor(storage.buffer, path: path)
         c.position = off
         guard let _ = try? c.read(UInt32.self, ""), let n = try? c.readCount("", minimumElementSize: 8) else {
             return nil
         }
-        var out: [[UInt8]] = []
-        out.reserveCapacity(n)
-        for _ in 0 ..< n {
-            guard let b = try? c.readStringBytes("") else { return nil }
-            out.append(Array(b))
+        for i in 0 ..< n {
+            guard let b = try? c.readStringBytes("") else { return nil }   // checked when the file was opened
+            try body(i, b)
         }
-        return out
+        return n
     }
 
     // MARK: Throwing variants, for loaders that need a key

@@ -20,13 +20,14 @@ final class SentencePieceModel: @unchecked Sendable {
     private let cacheLimit = 50_000
     private let lock = NSLockLike()
 
-    init(vocab: ByteStringTable, scores: [Float], byteTokens: [Int32], tokens: [[UInt8]]) {
+    init(vocab: ByteStringTable, scores: [Float], byteTokens: [Int32], tokens: ByteStrings) {
         self.vocab = vocab
         self.scores = scores
         self.byteTokens = byteTokens
         var joins = Set<UInt32>()
         let mark: [UInt8] = [0xE2, 0x96, 0x81]
-        for t in tokens where t.count > 3 {
+        for k in 0 ..< tokens.count where tokens.length(k) > 3 {
+            let t = tokens[k]
             var i = 1
             while i + 3 <= t.count {
                 if t[i] == mark[0] && t[i + 1] == mark[1] && t[i + 2] == mark[2] {

@@ -56,9 +56,10 @@ public final class Tokenizer: @unchecked Sendable {
     public let tokenTypes: [TokenType]
 
     // Vocabulary
-    let tokenTexts: [[UInt8]]      // the vocabulary's own spelling of each token
-    let pieces: [[UInt8]]          // the bytes each token stands for in text
-    let literal: ByteStringTable   // token spelling -> id
+    // One contiguous buffer each (`ByteStrings`): a per-token array would cost ~50 bytes of heap object a token.
+    let tokenTexts: ByteStrings    // the vocabulary's own spelling of each token
+    let pieces: ByteStrings        // the bytes each token stands for in text (often the same object as tokenTexts)
+    let literal: ByteStringTable   // token spelling -> id (for GGUF an index over tokenTexts: no copy of the keys)
 
     // Algorithm
     enum Engine {
@@ -90,9 +91,9 @@ public final class Tokenizer: @unchecked Sendable {
 
     struct Parts {
         var algorithm: Algorithm
-        var tokenTexts: [[UInt8]]
+        var tokenTexts: ByteStrings
         var literal: ByteStringTable
-        var pieces: [[UInt8]]
+        var pieces: ByteStrings
         var types: [TokenType]
         var engine: Engine
         var specials: [Special]

@@ -11,12 +11,18 @@ extension Tokenizer {
         guard let model = gguf.string("tokenizer.ggml.model") else {
             throw TokenizerError.missing(path: path, key: "tokenizer.ggml.model")
         }
-        guard let texts = gguf.stringArrayBytes("tokenizer.ggml.tokens") else {
+        // Token spellings straight from the mapped file into one buffer (no per-token arrays, no decoded copy).
+        let tokenTexts = ByteStrings(capacity: gguf.metadata.deferredCount("tokenizer.ggml.tokens") ?? 16,
+                                     byteCapacity: 8 * (gguf.metadata.deferredCount("tokenizer.ggml.tokens") ?? 16))
+        let counted = gguf.forEachString("tokenizer.ggml.tokens") { i, t in
+            // llama.cpp renames empty tokens so that every token has a spelling.
+            if t.isEmpty { tokenTexts.append(Array("[EMPTY_\(i)]".utf8)) } else { tokenTexts.append(t) }
+        }
+        guard counted != nil else {
             throw TokenizerError.missing(path: path, key: "tokenizer.ggml.tokens")
         }
-        let n = texts.count
-        // llama.cpp renames empty tokens so that every token has a spelling.
-        let tokenTexts = texts.enumerated().map { i, t in t.isEmpty ? Array("[EMPTY_\(i)]".utf8) : t }
+        tokenTexts.shrinkToFit()
+        let n = tokenTexts.count
         var types = [TokenType](repeating: .normal, count: n)
         if let raw = gguf.intArray("tokenizer.ggml.token_type") {
             guard raw.count >= n else {
@@ -33,8 +39,7 @@ extension Tokenizer {
             }
             scores = Array(s[0 ..< n])
         }
-        let literal = ByteStringTable(capacity: n)
-        for (i, t) in tokenTexts.enumerated() { literal.insert(t, value: Int32(i)) }
+        let literal = ByteStringTable(indexing: tokenTexts)
         func lookup(_ s: String) -> Int32 { literal.lookup(s) }
         func byteTokenTable() -> [Int32] {
             (0 ..< 256).map { b -> Int32 in
@@ -43,13 +48,16 @@ extension Tokenizer {
             }
         }
 
-        var p = Parts(algorithm: .sentencePiece, tokenTexts: tokenTexts, literal: literal, pieces: [], types: types,
-                      engine: .spm(SentencePieceModel(vocab: literal, scores: scores, byteTokens: [], tokens: [])),
+        var p = Parts(algorithm: .sentencePiece, tokenTexts: tokenTexts, literal: literal, pieces: tokenTexts,
+                      types: types, engine: .spm(SentencePieceModel(vocab: literal, scores: [], byteTokens: [],
+                                                                    tokens: ByteStrings())),
                       specials: [])
         var bos: Int32 = -1, eos: Int32 = -1, unk: Int32 = -1, sep: Int32 = -1, pad: Int32 = -1
         var addBOS = false, addEOS = false, addSpacePrefix = false
         let pre = gguf.string("tokenizer.ggml.pre") ?? ""
-        var byteLevelDecoded: [[UInt8]?] = []
+        // Byte-level BPE: the raw bytes each token stands for (empty where a token is not in the alphabet).
+        var byteLevelDecoded: ByteStrings? = nil
+        var byteLevelValid: [Bool] = []
 
         switch model {
         case "llama":
@@ -64,14 +72,14 @@ extension Tokenizer {
             addBOS = true
             let lowercase = gguf.bool("tokenizer.ggml.normalizer.lowercase") ?? true
             let strip = gguf.bool("tokenizer.ggml.normalizer.strip_accents") ?? lowercase
-            let maxLen = tokenTexts.map { $0.count }.max() ?? 0
+            let maxLen = (0 ..< n).map { tokenTexts.length($0) }.max() ?? 0
             let unkId = Int32(gguf.int("tokenizer.ggml.unknown_token_id") ?? 100)
             p.engine = .wordPiece(WordPieceModel(
                 vocab: literal, style: .wordStartMarker, unk: unkId, maxTokenBytes: maxLen, maxWordChars: Int.max,
                 lowercase: lowercase, stripAccents: strip, splitCJK: true))
         case "gpt2", "gemma4":
             let isGemma4 = model == "gemma4"
-            guard let mergeList = gguf.stringArrayBytes("tokenizer.ggml.merges") else {
+            guard gguf.arrayElementTypes["tokenizer.ggml.merges"] == .string else {
                 throw TokenizerError.missing(path: path, key: "tokenizer.ggml.merges")
             }
             let preName = isGemma4 ? "gemma4" : pre
@@ -79,7 +87,12 @@ extension Tokenizer {
                 throw TokenizerError.unsupportedComponent(path: path, kind: "pre-tokenizer (tokenizer.ggml.pre)",
                                                           name: pre)
             }
-            let merges = try Tokenizer.mergeTable(mergeList, literal: literal, path: path)
+            // Merges straight from the mapped file: no list of merge strings is built.
+            var merges = MergeTable(capacity: gguf.metadata.deferredCount("tokenizer.ggml.merges") ?? 16)
+            var scratch: [UInt8] = []
+            gguf.forEachString("tokenizer.ggml.merges") { rank, m in
+                Tokenizer.addMerge(m, rank: rank, literal: literal, to: &merges, scratch: &scratch)
+            }
             if isGemma4 {
                 p.algorithm = .sentencePieceBPE
                 addBOS = true   // llama.cpp forces add_bos for Gemma 4
@@ -91,8 +104,14 @@ extension Tokenizer {
                 bos = 11; eos = 11
                 // Byte-level tokens are spelled in GPT-2's alphabet; BPE runs on the raw bytes they stand for.
                 let raw = ByteStringTable(capacity: n)
-                byteLevelDecoded = tokenTexts.map { ByteLevel.decode($0) }
-                for (i, r) in byteLevelDecoded.enumerated() { if let r = r { raw.insert(r, value: Int32(i)) } }
+                let decoded = ByteStrings(capacity: n, byteCapacity: tokenTexts.byteCount)
+                byteLevelValid = [Bool](repeating: false, count: n)
+                for i in 0 ..< n {
+                    byteLevelValid[i] = ByteLevel.decode(tokenTexts[i], appendingTo: decoded)
+                    if byteLevelValid[i] { raw.insert(decoded[i], value: Int32(i)) }
+                }
+                raw.shrinkToFit()
+                byteLevelDecoded = decoded
                 let fallback = (0 ..< 256).map { raw.lookup([UInt8($0)]) }
                 let ignoreMerges = ["llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0",
                                     "lfm2", "jina-v5-nano", "minicpm5", "youtu", "hunyuan-dense"].contains(pre)
@@ -131,8 +150,8 @@ extension Tokenizer {
 
         // Pieces: what each token contributes to decoded text (llama.cpp's token_to_piece with special = true).
         let escaped = p.algorithm == .sentencePiece || p.algorithm == .wordPiece || p.algorithm == .sentencePieceBPE
-        var pieces: [[UInt8]] = []
-        pieces.reserveCapacity(n)
+        let pieces = ByteStrings(capacity: n, byteCapacity: tokenTexts.byteCount)
+        var unescaped: [UInt8] = []
         for i in 0 ..< n {
             let t = tokenTexts[i]
             switch types[i] {
@@ -140,9 +159,12 @@ extension Tokenizer {
                 pieces.append(t)
             case .normal:
                 if escaped {
-                    pieces.append(Tokenizer.unescapeSpaces(t))
+                    Tokenizer.unescapeSpaces(t, into: &unescaped)
+                    pieces.append(unescaped)
+                } else if let decoded = byteLevelDecoded, byteLevelValid[i] {
+                    pieces.append(decoded[i])
                 } else {
-                    pieces.append(byteLevelDecoded[i] ?? t)
+                    pieces.append(t)
                 }
             case .byte:
                 // "<0xNN>"
@@ -152,9 +174,10 @@ extension Tokenizer {
                     pieces.append(t)
                 }
             case .unused, .undefined:
-                pieces.append([])
+                pieces.append(nil, 0)
             }
         }
+        pieces.shrinkToFit()
         p.pieces = pieces
 
         // Special tokens for partitioning; Phi-3 files want trailing white space after most of them stripped.
@@ -165,7 +188,7 @@ extension Tokenizer {
             var rstrip = isPhi3
             let text = String(decoding: tokenTexts[i], as: UTF8.self)
             if isPhi3 && ["<unk>", "<s>", "<|endoftext|>"].contains(text) { rstrip = false }
-            specials.append(Special(id: Int32(i), bytes: tokenTexts[i], lstrip: false, rstrip: rstrip,
+            specials.append(Special(id: Int32(i), bytes: tokenTexts.array(i), lstrip: false, rstrip: rstrip,
                                     needsParseSpecial: types[i] != .userDefined))
         }
         p.specials = specials
@@ -192,10 +215,9 @@ extension Tokenizer {
         self.init(p)
     }
 
-    /// `▁` (U+2581) back to spaces.
-    static func unescapeSpaces(_ t: [UInt8]) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(t.count)
+    /// `▁` (U+2581) back to spaces, into `out` (emptied first).
+    static func unescapeSpaces(_ t: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        out.removeAll(keepingCapacity: true)
         var i = 0
         while i < t.count {
             if i + 2 < t.count && t[i] == 0xE2 && t[i + 1] == 0x96 && t[i + 2] == 0x81 {
@@ -206,34 +228,37 @@ extension Tokenizer {
                 i += 1
             }
         }
-        return out
     }
 
-    /// Merges ("left right", in rank order) as a table from token-id pairs to (rank, merged id). A merge whose
-    /// sides or result are not tokens can never apply and is left out.
+    /// Merges ("left right", in rank order) as a table from token-id pairs to (rank, merged id).
     static func mergeTable(_ merges: [[UInt8]], literal: ByteStringTable, path: String) throws -> MergeTable {
         var table = MergeTable(capacity: merges.count)
-        var joined = [UInt8](repeating: 0, count: 256)
+        var scratch: [UInt8] = []
         for (rank, m) in merges.enumerated() {
-            m.withUnsafeBufferPointer { mb in
-                // Split at the first space after the first byte (llama.cpp: word.find(' ', 1)).
-                let n = mb.count
-                guard n > 2, let base = mb.baseAddress else { return }
-                var sp = 1
-                while sp < n && mb[sp] != 0x20 { sp += 1 }
-                guard sp < n else { return }
-                let l = literal.lookup(base, sp), r = literal.lookup(base + sp + 1, n - sp - 1)
-                guard l >= 0 && r >= 0 else { return }
-                if joined.count < n { joined = [UInt8](repeating: 0, count: n) }
-                let res = joined.withUnsafeMutableBufferPointer { j -> Int32 in
-                    let jp = j.baseAddress!
-                    jp.update(from: base, count: sp)
-                    (jp + sp).update(from: base + sp + 1, count: n - sp - 1)
-                    return literal.lookup(UnsafePointer(jp), n - 1)
-                }
-                if res >= 0 { table.insert(left: l, right: r, rank: Int32(rank), result: res) }
-            }
+            m.withUnsafeBytes { addMerge($0, rank: rank, literal: literal, to: &table, scratch: &scratch) }
         }
         return table
+    }
+
+    /// Adds merge `m` ("left right") of rank `rank` to `table`. A merge whose sides or result are not tokens can
+    /// never apply and is left out. `scratch` is a reusable buffer for the joined spelling.
+    static func addMerge(_ m: UnsafeRawBufferPointer, rank: Int, literal: ByteStringTable, to table: inout MergeTable,
+                         scratch joined: inout [UInt8]) {
+        // Split at the first space after the first byte (llama.cpp: word.find(' ', 1)).
+        let n = m.count
+        guard n > 2, let base = m.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
+        var sp = 1
+        while sp < n && base[sp] != 0x20 { sp += 1 }
+        guard sp < n else { return }
+        let l = literal.lookup(base, sp), r = literal.lookup(base + sp + 1, n - sp - 1)
+        guard l >= 0 && r >= 0 else { return }
+        if joined.count < n { joined = [UInt8](repeating: 0, count: max(n, 256)) }
+        let res = joined.withUnsafeMutableBufferPointer { j -> Int32 in
+            let jp = j.baseAddress!
+            jp.update(from: base, count: sp)
+            (jp + sp).update(from: base + sp + 1, count: n - sp - 1)
+            return literal.lookup(UnsafePointer(jp), n - 1)
+        }
+        if res >= 0 { table.insert(left: l, right: r, rank: Int32(rank), result: res) }
     }
 }

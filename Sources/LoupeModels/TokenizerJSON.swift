@@ -113,8 +113,10 @@ extension Tokenizer {
             }
         }
 
-        var p = Parts(algorithm: .wordPiece, tokenTexts: tokenTexts, literal: literal, pieces: [], types: types,
-                      engine: .spm(SentencePieceModel(vocab: literal, scores: [], byteTokens: [], tokens: [])),
+        let packedTexts = ByteStrings(tokenTexts)
+        var p = Parts(algorithm: .wordPiece, tokenTexts: packedTexts, literal: literal, pieces: packedTexts,
+                      types: types, engine: .spm(SentencePieceModel(vocab: literal, scores: [], byteTokens: [],
+                                                                    tokens: ByteStrings())),
                       specials: [])
         switch type {
         case "WordPiece":
@@ -155,7 +157,7 @@ extension Tokenizer {
                 p.engine = .bpe(BPEModel(vocab: raw, merges: merges, symbolPerByte: true, ignoreMerges: ignoreMerges,
                                          newlineRunsWhole: false, byteFallback: (0 ..< 256).map { raw.lookup([UInt8($0)]) }),
                                 PreTokenizer(stages: stages), escapeSpaces: false)
-                p.pieces = tokenTexts.enumerated().map { i, t in types[i] == .normal ? (decoded[i] ?? t) : t }
+                p.pieces = ByteStrings(tokenTexts.enumerated().map { i, t in types[i] == .normal ? (decoded[i] ?? t) : t })
             } else {
                 p.algorithm = .sentencePieceBPE
                 let fallback = model["byte_fallback"] as? Bool ?? false
@@ -168,7 +170,6 @@ extension Tokenizer {
         default:
             throw TokenizerError.unsupportedModel(path: path, model: type)
         }
-        if p.pieces.isEmpty { p.pieces = tokenTexts }
         p.specials = added.map {
             Special(id: Int32($0.id), bytes: Array($0.content.utf8), lstrip: $0.lstrip, rstrip: $0.rstrip,
                     needsParseSpecial: $0.special)

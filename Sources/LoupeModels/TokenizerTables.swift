@@ -6,19 +6,120 @@ import Foundation
 /// are the same key, yet they are different tokens in real vocabularies; and `String` hashing normalizes, which is
 /// slow. Tokenizers need byte equality, so these tables hash and compare UTF-8 bytes.
 
-/// Maps byte strings to token ids (open addressing, linear probing; keys live in one contiguous buffer).
+/// Many byte strings in one contiguous buffer, with the start of each: a vocabulary of 50k-260k token spellings
+/// costs its bytes plus 4 bytes a token, where `[[UInt8]]` costs a heap object (~48-64 bytes) a token.
+///
+/// Append-only while a tokenizer is being built, read-only afterwards (then safe to share between threads).
+/// Raw memory rather than arrays, like `ByteStringTable`: tokenizer loading appends hundreds of thousands of strings
+/// and debug builds (where the tests run) pay for every array bounds and uniqueness check.
+final class ByteStrings: @unchecked Sendable {
+    private(set) var count = 0
+    private var bytes: UnsafeMutablePointer<UInt8>
+    private var byteCapacity: Int
+    /// `offsets[i] ..< offsets[i + 1]` are string `i`'s bytes; `count + 1` entries are in use.
+    private var offsets: UnsafeMutablePointer<Int32>
+    private var offsetCapacity: Int
+
+    /// Room for `capacity` strings of `byteCapacity` bytes together (both grow when exceeded).
+    init(capacity: Int = 16, byteCapacity: Int = 256) {
+        self.byteCapacity = max(byteCapacity, 16)
+        offsetCapacity = max(capacity, 16) + 1
+        bytes = .allocate(capacity: self.byteCapacity)
+        offsets = .allocate(capacity: offsetCapacity)
+        offsets[0] = 0
+    }
+
+    convenience init(_ strings: [[UInt8]]) {
+        self.init(capacity: strings.count, byteCapacity: strings.reduce(0) { $0 + $1.count })
+        for s in strings { append(s) }
+    }
+
+    deinit { bytes.deallocate(); offsets.deallocate() }
+
+    /// Bytes of all strings together.
+    var byteCount: Int { Int(offsets[count]) }
+
+    /// Appends `n` bytes starting at `p` (`p` is not read when `n` is 0).
+    func append(_ p: UnsafePointer<UInt8>?, _ n: Int) {
+        let used = byteCount
+        precondition(used + n <= Int(Int32.max), "ByteStrings: more than 2 GiB of strings")
+        if used + n > byteCapacity {
+            let c = max(byteCapacity * 2, used + n)
+            let nb = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
+            nb.moveInitialize(from: bytes, count: used)
+            bytes.deallocate()
+            bytes = nb
+            byteCapacity = c
+        }
+        if count + 2 > offsetCapacity {
+            let c = offsetCapacity * 2
+            let no = UnsafeMutablePointer<Int32>.allocate(capacity: c)
+            no.moveInitialize(from: offsets, count: count + 1)
+            offsets.deallocate()
+            offsets = no
+            offsetCapacity = c
+        }
+        if n > 0, let p { (bytes + used).update(from: p, count: n) }
+        count += 1
+        offsets[count] = Int32(used + n)
+    }
+
+    func append(_ b: UnsafeRawBufferPointer) {
+        append(b.baseAddress?.assumingMemoryBound(to: UInt8.self), b.count)
+    }
+
+    func append(_ b: UnsafeBufferPointer<UInt8>) { append(b.baseAddress, b.count) }
+
+    func append(_ a: [UInt8]) { a.withUnsafeBufferPointer { append($0.baseAddress, $0.count) } }
+
+    /// Gives back the room that growing left unused (the tables live as long as their model).
+    func shrinkToFit() {
+        let used = byteCount
+        if byteCapacity > used {
+            let nb = UnsafeMutablePointer<UInt8>.allocate(capacity: max(used, 1))
+            nb.moveInitialize(from: bytes, count: used)
+            bytes.deallocate()
+            bytes = nb
+            byteCapacity = max(used, 1)
+        }
+        if offsetCapacity > count + 1 {
+            let no = UnsafeMutablePointer<Int32>.allocate(capacity: count + 1)
+            no.moveInitialize(from: offsets, count: count + 1)
+            offsets.deallocate()
+            offsets = no
+            offsetCapacity = count + 1
+        }
+    }
+
+    /// Start of string `i`.
+    @inline(__always) func start(_ i: Int) -> UnsafePointer<UInt8> { UnsafePointer(bytes + Int(offsets[i])) }
+    /// Length of string `i` in bytes.
+    @inline(__always) func length(_ i: Int) -> Int { Int(offsets[i + 1] - offsets[i]) }
+
+    /// String `i`'s bytes: a view valid as long as this object lives and nothing is appended.
+    @inline(__always) subscript(i: Int) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(start: start(i), count: length(i))
+    }
+
+    /// String `i` as an array (a copy).
+    func array(_ i: Int) -> [UInt8] { Array(self[i]) }
+}
+
+/// Maps byte strings to token ids (open addressing, linear probing).
+///
+/// Two kinds: a table that owns its keys (`init(capacity:)` and `insert`), and an index over a `ByteStrings`
+/// vocabulary (`init(indexing:)`) where string `i` maps to id `i` and no key is copied: a vocabulary's
+/// spelling -> id table then costs only its slots.
 ///
 /// Storage is raw memory rather than arrays: loading a 256k-token vocabulary inserts and looks up millions of keys,
 /// and in debug builds (where the tests run) array bounds checks and copy-on-write checks cost more than the hashing.
 final class ByteStringTable: @unchecked Sendable {
-    /// One entry: where its key lives and its value (12 bytes together, so a hit costs one cache line here).
-    private struct Entry { var start: Int32; var length: Int32; var value: Int32 }
-
-    private var keyBytes: UnsafeMutablePointer<UInt8>
-    private var keyBytesCapacity: Int
-    private var keyBytesCount = 0
-    private var entries: UnsafeMutablePointer<Entry>
-    private var entryCapacity: Int
+    /// The key of each entry.
+    private let keys: ByteStrings
+    /// The value of each entry; nil for an index, whose entry numbers are the values.
+    private var values: UnsafeMutablePointer<Int32>?
+    private var valueCapacity: Int
+    /// Number of distinct keys.
     private(set) var count = 0
     /// Per slot: the key's hash in the high 32 bits (a tag that rejects most mismatches without touching the key)
     /// and entry index + 1 in the low 32 bits; 0 is an empty slot.
@@ -26,21 +127,43 @@ final class ByteStringTable: @unchecked Sendable {
     private var slotCount: Int
     private var mask: Int
 
+    /// An empty table with its own keys, sized for `capacity` keys.
     init(capacity: Int) {
-        entryCapacity = max(capacity, 16)
-        keyBytesCapacity = entryCapacity * 8
-        keyBytes = .allocate(capacity: keyBytesCapacity)
-        entries = .allocate(capacity: entryCapacity)
-        var size = 16
-        while size < entryCapacity * 2 { size <<= 1 }
-        slotCount = size
-        mask = size - 1
-        slots = .allocate(capacity: size)
-        slots.initialize(repeating: 0, count: size)
+        valueCapacity = max(capacity, 16)
+        keys = ByteStrings(capacity: valueCapacity, byteCapacity: valueCapacity * 8)
+        values = .allocate(capacity: valueCapacity)
+        (slots, slotCount) = ByteStringTable.makeSlots(for: valueCapacity)
+        mask = slotCount - 1
+    }
+
+    /// An index over `strings`: string `i` maps to `i`; of equal strings the last wins (llama.cpp's
+    /// `token_to_id[word] = i`). `strings` is shared, not copied, and must not grow afterwards.
+    init(indexing strings: ByteStrings) {
+        keys = strings
+        values = nil
+        valueCapacity = 0
+        (slots, slotCount) = ByteStringTable.makeSlots(for: strings.count)
+        mask = slotCount - 1
+        for e in 0 ..< strings.count {
+            let p = strings.start(e), n = strings.length(e)
+            let h = ByteStringTable.hash(p, n)
+            let i = find(h, p, n)
+            if slots[i] == 0 { count += 1 }
+            slots[i] = (h & 0xFFFF_FFFF_0000_0000) | UInt64(e + 1)
+        }
     }
 
     deinit {
-        keyBytes.deallocate(); entries.deallocate(); slots.deallocate()
+        values?.deallocate(); slots.deallocate()
+    }
+
+    /// Slots for `n` keys at a load factor of at most 1/2.
+    private static func makeSlots(for n: Int) -> (UnsafeMutablePointer<UInt64>, Int) {
+        var size = 16
+        while size < n * 2 { size <<= 1 }
+        let s = UnsafeMutablePointer<UInt64>.allocate(capacity: size)
+        s.initialize(repeating: 0, count: size)
+        return (s, size)
     }
 
     @inline(__always) static func hash(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
@@ -53,54 +176,58 @@ final class ByteStringTable: @unchecked Sendable {
         return h ^ (h >> 32)
     }
 
-    @inline(__always) private func equals(_ e: Entry, _ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
-        guard Int(e.length) == n else { return false }
-        let k = keyBytes + Int(e.start)
+    @inline(__always) private func equals(_ e: Int, _ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        guard keys.length(e) == n else { return false }
+        let k = keys.start(e)
         var i = 0
         while i < n { if k[i] != p[i] { return false }; i += 1 }
         return true
     }
 
-    /// Inserts or overwrites (a later duplicate wins, as in llama.cpp's `token_to_id[word] = i`).
-    func insert(_ p: UnsafePointer<UInt8>, _ n: Int, value: Int32) {
-        if count * 2 >= slotCount { growSlots() }
-        let h = ByteStringTable.hash(p, n)
+    /// The slot holding the key (hash `h`), or the empty slot where it would go.
+    @inline(__always) private func find(_ h: UInt64, _ p: UnsafePointer<UInt8>, _ n: Int) -> Int {
         let tag = h & 0xFFFF_FFFF_0000_0000
         var i = Int(truncatingIfNeeded: h) & mask
-        while slots[i] != 0 {
+        while true {
             let s = slots[i]
-            if s & 0xFFFF_FFFF_0000_0000 == tag {
-                let e = Int(s & 0xFFFF_FFFF) - 1
-                if equals(entries[e], p, n) { entries[e].value = value; return }
-            }
+            if s == 0 { return i }
+            if s & 0xFFFF_FFFF_0000_0000 == tag && equals(Int(s & 0xFFFF_FFFF) - 1, p, n) { return i }
             i = (i + 1) & mask
         }
-        if count == entryCapacity {
-            let c = entryCapacity * 2
-            let ne = UnsafeMutablePointer<Entry>.allocate(capacity: c)
-            ne.moveInitialize(from: entries, count: count)
-            entries.deallocate()
-            entries = ne
-            entryCapacity = c
+    }
+
+    /// Inserts or overwrites (a later duplicate wins, as in llama.cpp's `token_to_id[word] = i`). Only for a table
+    /// that owns its keys.
+    func insert(_ p: UnsafePointer<UInt8>, _ n: Int, value: Int32) {
+        guard let vals = values else { preconditionFailure("ByteStringTable: insert into an index") }
+        if count * 2 >= slotCount { growSlots() }
+        let h = ByteStringTable.hash(p, n)
+        let i = find(h, p, n)
+        if slots[i] != 0 { vals[Int(slots[i] & 0xFFFF_FFFF) - 1] = value; return }
+        if count == valueCapacity {
+            let c = valueCapacity * 2
+            let nv = UnsafeMutablePointer<Int32>.allocate(capacity: c)
+            nv.moveInitialize(from: vals, count: count)
+            vals.deallocate()
+            values = nv
+            valueCapacity = c
         }
-        if keyBytesCount + n > keyBytesCapacity {
-            let c = max(keyBytesCapacity * 2, keyBytesCount + n)
-            let nk = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
-            nk.moveInitialize(from: keyBytes, count: keyBytesCount)
-            keyBytes.deallocate()
-            keyBytes = nk
-            keyBytesCapacity = c
-        }
-        (keyBytes + keyBytesCount).update(from: p, count: n)
-        entries[count] = Entry(start: Int32(keyBytesCount), length: Int32(n), value: value)
-        keyBytesCount += n
+        keys.append(p, n)
+        values![count] = value
         count += 1
-        slots[i] = tag | UInt64(count)
+        slots[i] = (h & 0xFFFF_FFFF_0000_0000) | UInt64(count)
     }
 
     func insert(_ key: [UInt8], value: Int32) {
-        key.withUnsafeBufferPointer { insert($0.baseAddress ?? UnsafePointer(keyBytes), $0.count, value: value) }
+        key.withUnsafeBufferPointer { insert($0.baseAddress ?? ByteStringTable.empty, $0.count, value: value) }
     }
+
+    func insert(_ key: UnsafeBufferPointer<UInt8>, value: Int32) {
+        insert(key.baseAddress ?? ByteStringTable.empty, key.count, value: value)
+    }
+
+    /// Gives back unused room in the keys (call once the table is complete).
+    func shrinkToFit() { if values != nil { keys.shrinkToFit() } }
 
     private func growSlots() {
         slots.deallocate()
@@ -109,12 +236,19 @@ final class ByteStringTable: @unchecked Sendable {
         slots = .allocate(capacity: slotCount)
         slots.initialize(repeating: 0, count: slotCount)
         for e in 0 ..< count {
-            let h = ByteStringTable.hash(keyBytes + Int(entries[e].start), Int(entries[e].length))
+            let h = ByteStringTable.hash(keys.start(e), keys.length(e))
             var i = Int(truncatingIfNeeded: h) & mask
             while slots[i] != 0 { i = (i + 1) & mask }
             slots[i] = (h & 0xFFFF_FFFF_0000_0000) | UInt64(e + 1)
         }
     }
+
+    /// A valid pointer for empty keys (never read).
+    private static let empty: UnsafePointer<UInt8> = {
+        let p = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
+        p.initialize(to: 0)
+        return UnsafePointer(p)
+    }()
 
     /// The id of the `n` bytes at `p`, or -1.
     @inline(__always) func lookup(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int32 {
@@ -125,25 +259,29 @@ final class ByteStringTable: @unchecked Sendable {
             let s = slots[i]
             if s == 0 { return -1 }
             if s & 0xFFFF_FFFF_0000_0000 == tag {
-                let e = entries[Int(s & 0xFFFF_FFFF) - 1]
-                if equals(e, p, n) { return e.value }
+                let e = Int(s & 0xFFFF_FFFF) - 1
+                if equals(e, p, n) { return values.map { $0[e] } ?? Int32(e) }
             }
             i = (i + 1) & mask
         }
     }
 
     @inline(__always) func lookup(_ key: UnsafeRawBufferPointer) -> Int32 {
-        guard let base = key.baseAddress else { return lookup(UnsafePointer(keyBytes), 0) }
+        guard let base = key.baseAddress else { return lookup(ByteStringTable.empty, 0) }
         return lookup(base.assumingMemoryBound(to: UInt8.self), key.count)
     }
 
+    @inline(__always) func lookup(_ key: UnsafeBufferPointer<UInt8>) -> Int32 {
+        lookup(key.baseAddress ?? ByteStringTable.empty, key.count)
+    }
+
     func lookup(_ key: [UInt8]) -> Int32 {
-        key.withUnsafeBufferPointer { lookup($0.baseAddress ?? UnsafePointer(keyBytes), $0.count) }
+        key.withUnsafeBufferPointer { lookup($0.baseAddress ?? ByteStringTable.empty, $0.count) }
     }
 
     func lookup(_ key: String) -> Int32 {
         var s = key
-        return s.withUTF8 { lookup($0.baseAddress ?? UnsafePointer(keyBytes), $0.count) }
+        return s.withUTF8 { lookup($0.baseAddress ?? ByteStringTable.empty, $0.count) }
     }
 }
 

@@ -225,6 +225,60 @@ final class GGUFTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["m.gguf"])
     }
 
+    /// Arrays longer than `GGUFFile.deferredArrayMinimum` stay in the file and are decoded when read: every read
+    /// path (subscript, iteration, typed helpers, raw bytes, the writer's copy) gives what was written, and a damaged
+    /// big array is still an error when the file is opened, with the element it broke at.
+    func testBigArraysAreReadFromTheFileExactly() throws {
+        let n = GGUFFile.deferredArrayMinimum * 3 + 7
+        let strings: [GGUFValue] = (0 ..< n).map { .string($0 % 17 == 0 ? "" : "tok\($0) ü\u{2581}") }
+        let int32s: [GGUFValue] = (0 ..< n).map { .int32(Int32($0 * 7919 % 20011) - 10_000) }
+        let floats: [GGUFValue] = (0 ..< n).map { .float32(Float($0) * -0.37) }
+        let doubles: [GGUFValue] = (0 ..< n).map { .float64(Double($0) / 3) }
+        let bools: [GGUFValue] = (0 ..< n).map { .bool($0 % 3 == 0) }
+        let hugeU64: [GGUFValue] = (0 ..< n).map { .uint64($0 == n - 1 ? UInt64.max : UInt64($0)) }
+        let w = GGUFWriter(architecture: "x")
+        let arrays: [(String, [GGUFValue])] = [("big.strings", strings), ("big.i32", int32s), ("big.f32", floats),
+                                               ("big.f64", doubles), ("big.bool", bools), ("big.u64", hugeU64)]
+        for (k, v) in arrays { w.set(k, .array(v)) }
+        w.set("small", .array([.uint8(1), .uint8(2)]))
+        let data = try w.data()
+        let g = try GGUFFile(data: data)
+        for (k, v) in arrays {
+            XCTAssertNotNil(g.metadata.deferredCount(k), k)
+            XCTAssertEqual(g.metadata[k], .array(v), k)
+        }
+        XCTAssertNil(g.metadata.deferredCount("small"))
+        XCTAssertEqual(g.metadata.keys, ["general.architecture"] + arrays.map { $0.0 } + ["small"])
+        XCTAssertEqual(g.metadata.map { $0.key }, g.metadataKeys)
+        XCTAssertEqual(g.metadata.dictionary["big.i32"], .array(int32s))
+        // Typed helpers agree with converting the decoded values one by one.
+        XCTAssertEqual(g.stringArray("big.strings"), strings.map { $0.string! })
+        XCTAssertEqual(g.stringArrayBytes("big.strings"), strings.map { Array($0.string!.utf8) })
+        XCTAssertEqual(g.intArray("big.i32"), int32s.map { $0.int! })
+        XCTAssertEqual(g.floatArray("big.i32"), int32s.map { Float($0.double!) })
+        XCTAssertEqual(g.floatArray("big.f32"), floats.map { Float($0.double!) })
+        XCTAssertEqual(g.floatArray("big.f64"), doubles.map { Float($0.double!) })
+        XCTAssertNil(g.intArray("big.f32"))
+        XCTAssertNil(g.intArray("big.bool"))
+        XCTAssertNil(g.floatArray("big.bool"))
+        XCTAssertNil(g.intArray("big.u64"), "a uint64 above Int.max is not an Int")
+        XCTAssertNil(g.stringArray("big.i32"))
+        // The writer's copy (what training export does) reproduces the file.
+        XCTAssertEqual(try GGUFWriter(copying: g).data(), data)
+
+        // A string length that runs past the end, inside the big array, fails at open.
+        var broken = data
+        let needle = Data("tok\(n - 1) ".utf8)
+        let at = try XCTUnwrap(broken.range(of: needle)).lowerBound - 8
+        broken.replaceSubrange(at ..< at + 8, with: [UInt8](repeating: 0x7F, count: 8))
+        XCTAssertThrowsError(try GGUFFile(data: broken)) { e in
+            XCTAssertTrue("\(e)".contains("metadata 'big.strings' element \(n - 1)"), "\(e)")
+        }
+        XCTAssertThrowsError(try GGUFFile(data: data.prefix(at + 4))) { e in
+            XCTAssertTrue("\(e)".contains("metadata 'big.strings' element \(n - 1)"), "\(e)")
+        }
+    }
+
     /// Quantized tensors written from floats read back as gguf's dequantize of gguf's quantize (fixture values).
     func testWrittenQuantizedTensorsDequantizeLikeGGUF() throws {
         let ref = try FormatFixtures.json("gguf_python_written.json")
