@@ -12,8 +12,15 @@ import Foundation
 /// Symbols carry token ids rather than strings; a merge is looked up by the pair of ids. This equals llama.cpp's
 /// string lookup because token text determines the id and every merge result is itself a token.
 final class BPEModel: @unchecked Sendable {
-    /// Token id of each byte string (for byte-level vocabularies: the raw bytes a token stands for).
+    /// Token id of each byte string: the raw bytes a token stands for, or (`alphabetSpelled`) its spelling in
+    /// GPT-2's byte-level alphabet.
     let vocab: ByteStringTable
+    /// The vocabulary is spelled in the byte-level alphabet (a GGUF byte-level vocabulary, looked up through its
+    /// own spelling index rather than through a second table of raw bytes): a whole word is looked up by its
+    /// spelling, `ByteLevel.encode(word)`.
+    let alphabetSpelled: Bool
+    /// The token of each single byte, for the first symbols when `symbolPerByte` (-1: none).
+    private let byteIds: [Int32]
     let merges: MergeTable
     /// One initial symbol per byte (byte-level) or per UTF-8 character.
     let symbolPerByte: Bool
@@ -29,8 +36,12 @@ final class BPEModel: @unchecked Sendable {
     private let lock = NSLockLike()
 
     init(vocab: ByteStringTable, merges: MergeTable, symbolPerByte: Bool, ignoreMerges: Bool,
-         newlineRunsWhole: Bool, byteFallback: [Int32]) {
+         newlineRunsWhole: Bool, byteFallback: [Int32], alphabetSpelled: Bool = false) {
         self.vocab = vocab
+        self.alphabetSpelled = alphabetSpelled
+        byteIds = (0 ..< 256).map { b in
+            vocab.lookup(alphabetSpelled ? ByteLevel.encode([UInt8(b)]) : [UInt8(b)])
+        }
         self.merges = merges
         self.symbolPerByte = symbolPerByte
         self.ignoreMerges = ignoreMerges
@@ -63,10 +74,9 @@ final class BPEModel: @unchecked Sendable {
     }
 
     private func encodeUncached(_ word: [UInt8], _ out: inout [Int32]) {
-        let whole = vocab.lookup(word)
-        if whole >= 0 && (ignoreMerges || (newlineRunsWhole && word.allSatisfy { $0 == 0x0A })) {
-            out.append(whole)
-            return
+        if ignoreMerges || (newlineRunsWhole && word.allSatisfy { $0 == 0x0A }) {
+            let whole = vocab.lookup(alphabetSpelled ? ByteLevel.encode(word) : word)
+            if whole >= 0 { out.append(whole); return }
         }
         word.withUnsafeBytes { w in
             let n = w.count
@@ -78,7 +88,8 @@ final class BPEModel: @unchecked Sendable {
                 let l = symbolPerByte ? 1 : min(n - offset, UnicodeTables.utf8Length(w[offset]))
                 start.append(Int32(offset))
                 len.append(Int32(l))
-                id.append(vocab.lookup(UnsafeRawBufferPointer(rebasing: w[offset ..< offset + l])))
+                id.append(symbolPerByte ? byteIds[Int(w[offset])]
+                                        : vocab.lookup(UnsafeRawBufferPointer(rebasing: w[offset ..< offset + l])))
                 offset += l
             }
             let count = start.count

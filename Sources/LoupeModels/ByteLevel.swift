@@ -96,6 +96,41 @@ enum ByteLevel {
         }
     }
 
+    /// Whether `token` is spelled in the alphabet (`decode` would succeed), without decoding it.
+    static func decodes(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0
+        let table = codepointToByte
+        while i < t.count {
+            let b0 = t[i]
+            var cp: Int
+            if b0 < 0x80 {
+                cp = Int(b0)
+                i += 1
+            } else if b0 & 0xE0 == 0xC0 && i + 1 < t.count {
+                cp = Int(b0 & 0x1F) << 6 | Int(t[i + 1] & 0x3F)
+                i += 2
+            } else {
+                return false
+            }
+            guard cp < 0x144, table[cp] >= 0 else { return false }
+        }
+        return true
+    }
+
+    /// Whether `token` is well-formed UTF-8 in its two-byte sequences (lead C2...DF, then a continuation byte): then
+    /// it is exactly `encode(decode(token))`. `decode` also accepts malformed pairs (an overlong `C0 A1` reads as
+    /// `!`), which the bijection between raw bytes and spellings does not cover.
+    static func isCanonical(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0
+        while i < t.count {
+            let b = t[i]
+            if b < 0x80 { i += 1; continue }
+            guard b >= 0xC2 && b <= 0xDF, i + 1 < t.count, t[i + 1] & 0xC0 == 0x80 else { return false }
+            i += 2
+        }
+        return true
+    }
+
     /// Writes raw bytes in the byte-level alphabet.
     static func encode(_ bytes: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []

@@ -193,6 +193,9 @@ public final class LanguageModel: @unchecked Sendable {
             blocks.append(b)
         }
         let tokenizer = file.string("tokenizer.ggml.model") == nil ? nil : try Tokenizer(gguf: file)
+        // The tokenizer's tables and the configuration are built; the header's pages (the vocabulary as stored)
+        // need not stay resident.
+        file.releaseHeaderPages()
         return LanguageModel(path: path, file: file, config: c, tokenizer: tokenizer, embedding: embedding,
                              output: output, outputNorm: outputNorm, blocks: blocks)
     }

@@ -11,18 +11,20 @@ extension Tokenizer {
         guard let model = gguf.string("tokenizer.ggml.model") else {
             throw TokenizerError.missing(path: path, key: "tokenizer.ggml.model")
         }
-        // Token spellings straight from the mapped file into one buffer (no per-token arrays, no decoded copy).
-        let tokenTexts = ByteStrings(capacity: gguf.metadata.deferredCount("tokenizer.ggml.tokens") ?? 16,
-                                     byteCapacity: 8 * (gguf.metadata.deferredCount("tokenizer.ggml.tokens") ?? 16))
-        let counted = gguf.forEachString("tokenizer.ggml.tokens") { i, t in
-            // llama.cpp renames empty tokens so that every token has a spelling.
-            if t.isEmpty { tokenTexts.append(Array("[EMPTY_\(i)]".utf8)) } else { tokenTexts.append(t) }
-        }
-        guard counted != nil else {
+        // Token spellings straight from the mapped file into one buffer of the exact size (no per-token arrays, no
+        // decoded copy, no slack): a first pass over the lengths sizes it.
+        // llama.cpp renames empty tokens so that every token has a spelling.
+        func spelling(_ i: Int, _ t: UnsafeRawBufferPointer) -> [UInt8]? { t.isEmpty ? Array("[EMPTY_\(i)]".utf8) : nil }
+        var totalBytes = 0
+        guard let n = gguf.forEachString("tokenizer.ggml.tokens", { i, t in
+            totalBytes += spelling(i, t)?.count ?? t.count
+        }) else {
             throw TokenizerError.missing(path: path, key: "tokenizer.ggml.tokens")
         }
-        tokenTexts.shrinkToFit()
-        let n = tokenTexts.count
+        let tokenTexts = ByteStrings(capacity: n, byteCapacity: totalBytes)
+        gguf.forEachString("tokenizer.ggml.tokens") { i, t in
+            if let s = spelling(i, t) { tokenTexts.append(s) } else { tokenTexts.append(t) }
+        }
         var types = [TokenType](repeating: .normal, count: n)
         if let raw = gguf.intArray("tokenizer.ggml.token_type") {
             guard raw.count >= n else {
@@ -31,13 +33,14 @@ extension Tokenizer {
             }
             for i in 0 ..< n { types[i] = TokenType(rawValue: raw[i]) ?? .undefined }
         }
-        var scores = [Float](repeating: 0, count: n)
-        if let s = gguf.floatArray("tokenizer.ggml.scores") {
+        // Scores: only SentencePiece (`llama`) uses them.
+        func scores() throws -> [Float] {
+            guard let s = gguf.floatArray("tokenizer.ggml.scores") else { return [Float](repeating: 0, count: n) }
             guard s.count >= n else {
                 throw TokenizerError.invalid(path: path, key: "tokenizer.ggml.scores",
                                              message: "\(s.count) scores for \(n) tokens")
             }
-            scores = Array(s[0 ..< n])
+            return s.count == n ? s : Array(s[0 ..< n])
         }
         let literal = ByteStringTable(indexing: tokenTexts)
         func lookup(_ s: String) -> Int32 { literal.lookup(s) }
@@ -55,8 +58,7 @@ extension Tokenizer {
         var bos: Int32 = -1, eos: Int32 = -1, unk: Int32 = -1, sep: Int32 = -1, pad: Int32 = -1
         var addBOS = false, addEOS = false, addSpacePrefix = false
         let pre = gguf.string("tokenizer.ggml.pre") ?? ""
-        // Byte-level BPE: the raw bytes each token stands for (empty where a token is not in the alphabet).
-        var byteLevelDecoded: ByteStrings? = nil
+        // Byte-level BPE: whether each token's spelling is in the alphabet (then its piece is the bytes it decodes to).
         var byteLevelValid: [Bool] = []
 
         switch model {
@@ -64,7 +66,7 @@ extension Tokenizer {
             p.algorithm = .sentencePiece
             bos = 1; eos = 2; unk = 0
             addBOS = true; addSpacePrefix = true
-            p.engine = .spm(SentencePieceModel(vocab: literal, scores: scores, byteTokens: byteTokenTable(),
+            p.engine = .spm(SentencePieceModel(vocab: literal, scores: try scores(), byteTokens: byteTokenTable(),
                                                tokens: tokenTexts))
         case "bert":
             p.algorithm = .wordPiece
@@ -103,20 +105,30 @@ extension Tokenizer {
                 p.algorithm = .byteLevelBPE
                 bos = 11; eos = 11
                 // Byte-level tokens are spelled in GPT-2's alphabet; BPE runs on the raw bytes they stand for.
-                let raw = ByteStringTable(capacity: n)
-                let decoded = ByteStrings(capacity: n, byteCapacity: tokenTexts.byteCount)
                 byteLevelValid = [Bool](repeating: false, count: n)
+                var canonical = true
                 for i in 0 ..< n {
-                    byteLevelValid[i] = ByteLevel.decode(tokenTexts[i], appendingTo: decoded)
-                    if byteLevelValid[i] { raw.insert(decoded[i], value: Int32(i)) }
+                    byteLevelValid[i] = ByteLevel.decodes(tokenTexts[i])
+                    if byteLevelValid[i] && !ByteLevel.isCanonical(tokenTexts[i]) { canonical = false }
                 }
-                raw.shrinkToFit()
-                byteLevelDecoded = decoded
-                let fallback = (0 ..< 256).map { raw.lookup([UInt8($0)]) }
+                // The alphabet is a bijection, so raw bytes map to a token exactly when their spelling does: BPE looks
+                // tokens up through the spelling index (`literal`), and no second table keyed by raw bytes is built.
+                // Only a vocabulary with a token spelled in malformed UTF-8 (which still decodes) needs that table.
+                var vocab = literal
+                if !canonical {
+                    vocab = ByteStringTable(capacity: n)
+                    for i in 0 ..< n where byteLevelValid[i] {
+                        vocab.insert(ByteLevel.decode(Array(tokenTexts[i]))!, value: Int32(i))
+                    }
+                    vocab.shrinkToFit()
+                }
+                let fallback = (0 ..< 256).map {
+                    canonical ? literal.lookup(ByteLevel.encode([UInt8($0)])) : vocab.lookup([UInt8($0)])
+                }
                 let ignoreMerges = ["llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0",
                                     "lfm2", "jina-v5-nano", "minicpm5", "youtu", "hunyuan-dense"].contains(pre)
-                p.engine = .bpe(BPEModel(vocab: raw, merges: merges, symbolPerByte: true, ignoreMerges: ignoreMerges,
-                                         newlineRunsWhole: false, byteFallback: fallback),
+                p.engine = .bpe(BPEModel(vocab: vocab, merges: merges, symbolPerByte: true, ignoreMerges: ignoreMerges,
+                                         newlineRunsWhole: false, byteFallback: fallback, alphabetSpelled: canonical),
                                 preTokenizer, escapeSpaces: false)
             }
         default:
@@ -161,8 +173,8 @@ extension Tokenizer {
                 if escaped {
                     Tokenizer.unescapeSpaces(t, into: &unescaped)
                     pieces.append(unescaped)
-                } else if let decoded = byteLevelDecoded, byteLevelValid[i] {
-                    pieces.append(decoded[i])
+                } else if byteLevelValid[i] {
+                    _ = ByteLevel.decode(t, appendingTo: pieces)
                 } else {
                     pieces.append(t)
                 }

@@ -313,6 +313,14 @@ final class GGUFTests: XCTestCase {
         XCTAssertEqual(emb.offset, 1_785_664)
         XCTAssertEqual(emb.byteCount, 30_081_024)
         try checkRealBlocks(f, file: "SmolLM2-135M-Instruct.Q4_1.gguf")
+
+        // After the header's pages go back to the kernel (as LanguageModel.load does), reads fault them back in.
+        let tokens = f.stringArray("tokenizer.ggml.tokens")
+        let merges = f.metadata["tokenizer.ggml.merges"]
+        f.releaseHeaderPages()
+        XCTAssertEqual(f.stringArray("tokenizer.ggml.tokens"), tokens)
+        XCTAssertEqual(f.metadata["tokenizer.ggml.merges"], merges)
+        XCTAssertEqual(f.int("llama.embedding_length"), 576)
     }
 
     /// Gemma's file has 262k tokens: the string array must load fast straight from the mapping.
