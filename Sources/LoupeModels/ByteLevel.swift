@@ -96,6 +96,31 @@ enum ByteLevel {
         }
     }
 
+    /// Appends the raw bytes `token` stands for to `out` and returns true, or returns false (and appends nothing)
+    /// when it holds a character outside the alphabet.
+    static func decode(_ t: UnsafeBufferPointer<UInt8>, appendingTo out: inout [UInt8]) -> Bool {
+        let start = out.count
+        var i = 0
+        let table = codepointToByte
+        while i < t.count {
+            let b0 = t[i]
+            var cp: Int
+            if b0 < 0x80 {
+                cp = Int(b0)
+                i += 1
+            } else if b0 & 0xE0 == 0xC0 && i + 1 < t.count {
+                cp = Int(b0 & 0x1F) << 6 | Int(t[i + 1] & 0x3F)
+                i += 2
+            } else {
+                out.removeSubrange(start...)
+                return false
+            }
+            guard cp < 0x144, case let b = table[cp], b >= 0 else { out.removeSubrange(start...); return false }
+            out.append(UInt8(b))
+        }
+        return true
+    }
+
     /// Whether `token` is spelled in the alphabet (`decode` would succeed), without decoding it.
     static func decodes(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
         var i = 0

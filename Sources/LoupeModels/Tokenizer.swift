@@ -59,6 +59,9 @@ public final class Tokenizer: @unchecked Sendable {
     // One contiguous buffer each (`ByteStrings`): a per-token array would cost ~50 bytes of heap object a token.
     let tokenTexts: ByteStrings    // the vocabulary's own spelling of each token
     let pieces: ByteStrings        // the bytes each token stands for in text (often the same object as tokenTexts)
+    /// A byte-level vocabulary whose `pieces` are its spellings: a normal token's bytes are decoded from GPT-2's
+    /// alphabet when asked for (`appendPiece`), so no second copy of the vocabulary is kept.
+    let byteLevelPieces: Bool
     let literal: ByteStringTable   // token spelling -> id (for GGUF an index over tokenTexts: no copy of the keys)
 
     // Algorithm
@@ -104,12 +107,14 @@ public final class Tokenizer: @unchecked Sendable {
         var chatTemplate: ChatTemplate?
         var chatTemplateSource: String?
         var prefixSpace = false
+        var byteLevelPieces = false
     }
 
     init(_ p: Parts) {
         algorithm = p.algorithm
         tokenTexts = p.tokenTexts
         pieces = p.pieces
+        byteLevelPieces = p.byteLevelPieces
         tokenTypes = p.types
         engine = p.engine
         literal = p.literal
@@ -163,10 +168,12 @@ public final class Tokenizer: @unchecked Sendable {
         case .concatenate:
             var bytes: [UInt8] = []
             for (n, id) in kept.enumerated() {
-                var piece = pieces[id][...]
+                let start = bytes.count
+                appendPiece(id, to: &bytes)
                 // SentencePiece's dummy prefix: the text's first space was added by encode.
-                if n == 0 && addSpacePrefix && id != bos && piece.first == 0x20 { piece = piece.dropFirst() }
-                bytes += piece
+                if n == 0 && addSpacePrefix && id != bos && bytes.count > start && bytes[start] == 0x20 {
+                    bytes.remove(at: start)
+                }
             }
             return String(decoding: bytes, as: UTF8.self)
         case let .wordPiece(prefix, cleanup):
@@ -191,7 +198,16 @@ public final class Tokenizer: @unchecked Sendable {
     /// The text token `id` stands for (a control token's own spelling; `""` for an id out of range).
     public func piece(_ id: Int) -> String {
         guard id >= 0 && id < vocabSize else { return "" }
-        return String(decoding: pieces[id], as: UTF8.self)
+        var bytes: [UInt8] = []
+        appendPiece(id, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the bytes token `id` stands for in text.
+    @inline(__always) func appendPiece(_ id: Int, to out: inout [UInt8]) {
+        let p = pieces[id]
+        if byteLevelPieces && tokenTypes[id] == .normal && ByteLevel.decode(p, appendingTo: &out) { return }
+        out.append(contentsOf: p)
     }
 
     /// The vocabulary's spelling of token `id` (`Ġhello`, `▁hello`, `##ing`, `<0x0A>`).

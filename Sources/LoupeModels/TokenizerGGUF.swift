@@ -90,7 +90,7 @@ extension Tokenizer {
                                                           name: pre)
             }
             // Merges straight from the mapped file: no list of merge strings is built.
-            var merges = MergeTable(capacity: gguf.metadata.deferredCount("tokenizer.ggml.merges") ?? 16)
+            var merges = MergeTable(capacity: gguf.metadata.deferredCount("tokenizer.ggml.merges") ?? 256, idLimit: n)
             var scratch: [UInt8] = []
             gguf.forEachString("tokenizer.ggml.merges") { rank, m in
                 Tokenizer.addMerge(m, rank: rank, literal: literal, to: &merges, scratch: &scratch)
@@ -162,9 +162,15 @@ extension Tokenizer {
 
         // Pieces: what each token contributes to decoded text (llama.cpp's token_to_piece with special = true).
         let escaped = p.algorithm == .sentencePiece || p.algorithm == .wordPiece || p.algorithm == .sentencePieceBPE
-        let pieces = ByteStrings(capacity: n, byteCapacity: tokenTexts.byteCount)
+        // Byte-level: a normal token's piece is its spelling decoded, and control, unknown and user-defined tokens'
+        // are their spellings; when no token is of another type, the pieces are read off the spellings on the fly
+        // (`Tokenizer.byteLevelPieces`) and no copy is built.
+        if p.algorithm == .byteLevelBPE && types.allSatisfy({ [.normal, .control, .unknown, .userDefined].contains($0) }) {
+            p.byteLevelPieces = true
+        }
+        let pieces = p.byteLevelPieces ? tokenTexts : ByteStrings(capacity: n, byteCapacity: tokenTexts.byteCount)
         var unescaped: [UInt8] = []
-        for i in 0 ..< n {
+        for i in 0 ..< n where !p.byteLevelPieces {
             let t = tokenTexts[i]
             switch types[i] {
             case .control, .unknown, .userDefined:
@@ -189,7 +195,7 @@ extension Tokenizer {
                 pieces.append(nil, 0)
             }
         }
-        pieces.shrinkToFit()
+        if !p.byteLevelPieces { pieces.shrinkToFit() }
         p.pieces = pieces
 
         // Special tokens for partitioning; Phi-3 files want trailing white space after most of them stripped.

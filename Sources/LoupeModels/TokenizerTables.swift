@@ -288,19 +288,29 @@ final class ByteStringTable: @unchecked Sendable {
 
 /// Maps a pair of token ids to a merge: its rank (lower merges first) and the id of the merged token.
 ///
-/// Open addressing with linear probing over one array of 16-byte slots (the pair, the rank and the result side by
-/// side, so a probe reads one cache line), filled to at most 3/4: 1 MiB for SmolLM2's 49k merges.
+/// Open addressing with linear probing, filled to at most 3/4. A probe reads one slot holding the pair, the rank
+/// and the result side by side. When every id and rank fits in 16 bits (vocabularies under 64k tokens, such as
+/// SmolLM2's 49k with 49k merges) a slot is 8 bytes (512 KiB for SmolLM2), else 16.
 struct MergeTable: Sendable {
     private struct Slot { var key: UInt64; var rank: Int32; var result: Int32 }
     private static let empty = UInt64.max
-    private var slots: [Slot]
+    /// Narrow slots: pair (left << 16 | right) in the high 32 bits, rank << 16 | result in the low 32 bits.
+    private var narrow: [UInt64] = []
+    private var wide: [Slot] = []
+    private let isNarrow: Bool
     private var mask: Int
     private(set) var count = 0
 
-    init(capacity: Int) {
+    /// Room for `capacity` merges whose ids are below `idLimit` (ranks are below `capacity`).
+    init(capacity: Int, idLimit: Int = Int(Int32.max)) {
         var size = 16
         while size * 3 < capacity * 4 { size <<= 1 }
-        slots = [Slot](repeating: Slot(key: MergeTable.empty, rank: 0, result: 0), count: size)
+        isNarrow = idLimit < 0xFFFF && capacity <= 0x10000
+        if isNarrow {
+            narrow = [UInt64](repeating: MergeTable.empty, count: size)
+        } else {
+            wide = [Slot](repeating: Slot(key: MergeTable.empty, rank: 0, result: 0), count: size)
+        }
         mask = size - 1
     }
 
@@ -310,33 +320,70 @@ struct MergeTable: Sendable {
 
     /// Inserts the merge unless the pair already has one (the first, lowest-ranked, merge of a pair wins).
     mutating func insert(left: Int32, right: Int32, rank: Int32, result: Int32) {
-        if (count + 1) * 4 > slots.count * 3 { grow() }
-        let key = UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right))
-        var i = MergeTable.slot(key, mask)
-        while slots[i].key != MergeTable.empty {
-            if slots[i].key == key { return }
-            i = (i + 1) & mask
+        let size = isNarrow ? narrow.count : wide.count
+        if (count + 1) * 4 > size * 3 { grow() }
+        if isNarrow {
+            precondition(left < 0xFFFF && right < 0xFFFF && result < 0x10000 && rank < 0x10000 && left >= 0 && right >= 0,
+                         "MergeTable: id or rank beyond the narrow table's 16 bits")
+            let key = UInt64(left) << 16 | UInt64(right)
+            var i = MergeTable.slot(key, mask)
+            while narrow[i] != MergeTable.empty {
+                if narrow[i] >> 32 == key { return }
+                i = (i + 1) & mask
+            }
+            narrow[i] = key << 32 | UInt64(rank) << 16 | UInt64(result)
+        } else {
+            let key = UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right))
+            var i = MergeTable.slot(key, mask)
+            while wide[i].key != MergeTable.empty {
+                if wide[i].key == key { return }
+                i = (i + 1) & mask
+            }
+            wide[i] = Slot(key: key, rank: rank, result: result)
         }
-        slots[i] = Slot(key: key, rank: rank, result: result)
         count += 1
     }
 
     private mutating func grow() {
-        let old = slots
-        slots = [Slot](repeating: Slot(key: MergeTable.empty, rank: 0, result: 0), count: old.count * 2)
-        mask = slots.count - 1
-        for s in old where s.key != MergeTable.empty {
-            var i = MergeTable.slot(s.key, mask)
-            while slots[i].key != MergeTable.empty { i = (i + 1) & mask }
-            slots[i] = s
+        if isNarrow {
+            let old = narrow
+            narrow = [UInt64](repeating: MergeTable.empty, count: old.count * 2)
+            mask = narrow.count - 1
+            for s in old where s != MergeTable.empty {
+                var i = MergeTable.slot(s >> 32, mask)
+                while narrow[i] != MergeTable.empty { i = (i + 1) & mask }
+                narrow[i] = s
+            }
+        } else {
+            let old = wide
+            wide = [Slot](repeating: Slot(key: MergeTable.empty, rank: 0, result: 0), count: old.count * 2)
+            mask = wide.count - 1
+            for s in old where s.key != MergeTable.empty {
+                var i = MergeTable.slot(s.key, mask)
+                while wide[i].key != MergeTable.empty { i = (i + 1) & mask }
+                wide[i] = s
+            }
         }
     }
 
     /// The merge of `left` then `right`: (rank, merged id), or nil.
     @inline(__always) func lookup(_ left: Int32, _ right: Int32) -> (rank: Int32, result: Int32)? {
+        if isNarrow {
+            guard left >= 0 && left < 0xFFFF && right >= 0 && right < 0xFFFF else { return nil }
+            let key = UInt64(left) << 16 | UInt64(right)
+            var i = MergeTable.slot(key, mask)
+            return narrow.withUnsafeBufferPointer { s in
+                while true {
+                    let v = s[i]
+                    if v >> 32 == key { return (Int32(v >> 16 & 0xFFFF), Int32(v & 0xFFFF)) }
+                    if v == MergeTable.empty { return nil }
+                    i = (i + 1) & mask
+                }
+            }
+        }
         let key = UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right))
         var i = MergeTable.slot(key, mask)
-        return slots.withUnsafeBufferPointer { s in
+        return wide.withUnsafeBufferPointer { s in
             while true {
                 let k = s[i].key
                 if k == key { return (s[i].rank, s[i].result) }

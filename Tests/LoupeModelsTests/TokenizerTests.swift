@@ -131,6 +131,45 @@ final class TokenizerTests: XCTestCase {
         }
     }
 
+    /// The compact tables: a spelling index over shared strings (the last of equal strings wins, as llama.cpp's
+    /// `token_to_id` does) answers like a table that owns its keys, and narrow (16-bit) merge slots like wide ones.
+    func testCompactTablesAgreeWithPlainOnes() {
+        var rng = SystemRandomNumberGenerator()
+        let words: [[UInt8]] = (0 ..< 3000).map { _ in (0 ..< Int.random(in: 0 ... 6, using: &rng)).map { _ in UInt8.random(in: 97 ... 100, using: &rng) } }
+        let strings = ByteStrings(words)
+        XCTAssertEqual(strings.count, words.count)
+        for i in [0, 1, 1234, 2999] { XCTAssertEqual(strings.array(i), words[i]) }
+        let index = ByteStringTable(indexing: strings)
+        let owned = ByteStringTable(capacity: 4)   // grows
+        var last: [[UInt8]: Int32] = [:]
+        for (i, w) in words.enumerated() { owned.insert(w, value: Int32(i)); last[w] = Int32(i) }
+        XCTAssertEqual(index.count, last.count)
+        XCTAssertEqual(owned.count, last.count)
+        for w in words + [[0x7A], Array("abcdabcd".utf8)] {
+            XCTAssertEqual(index.lookup(w), last[w] ?? -1)
+            XCTAssertEqual(owned.lookup(w), last[w] ?? -1)
+        }
+
+        var narrow = MergeTable(capacity: 100, idLimit: 5000)   // grows past its capacity
+        var wide = MergeTable(capacity: 100)
+        var first: [[Int32]: (Int32, Int32)] = [:]
+        for rank in 0 ..< 20_000 {
+            let l = Int32.random(in: 0 ..< 5000, using: &rng), r = Int32.random(in: 0 ..< 300, using: &rng)
+            let res = Int32.random(in: 0 ..< 5000, using: &rng)
+            narrow.insert(left: l, right: r, rank: Int32(rank), result: res)
+            wide.insert(left: l, right: r, rank: Int32(rank), result: res)
+            if first[[l, r]] == nil { first[[l, r]] = (Int32(rank), res) }
+        }
+        XCTAssertEqual(narrow.count, first.count)
+        for l in Int32(0) ..< 5000 where l % 7 == 0 {
+            for r in Int32(0) ..< 300 {
+                let want = first[[l, r]]
+                XCTAssertTrue(narrow.lookup(l, r).map { $0 == want! } ?? (want == nil), "\(l) \(r)")
+                XCTAssertTrue(wide.lookup(l, r).map { $0 == want! } ?? (want == nil), "\(l) \(r)")
+            }
+        }
+    }
+
     /// Not a benchmark (tests run in debug): a guard that encoding stays linear-ish. 50 KB of text must encode in
     /// well under the time a quadratic merge loop would take. The release-build throughput is in the report.
     func testEncodingLargeTextIsFast() throws {
