@@ -59,43 +59,6 @@ enum ByteLevel {
         }
     }
 
-    /// Appends the raw bytes `token` stands for to `out` as one string and returns true; when `token` holds a
-    /// character outside the alphabet, appends an empty string and returns false. The loader's form of `decode`:
-    /// no array per token.
-    static func decode(_ t: UnsafeBufferPointer<UInt8>, appendingTo out: ByteStrings) -> Bool {
-        // Decoding never lengthens: one output byte per one- or two-byte character. 64 bytes cover real tokens
-        // on the stack; longer ones take the array path.
-        guard t.count <= 64 else {
-            if let d = decode(Array(t)) { out.append(d); return true }
-            out.append(nil, 0)
-            return false
-        }
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { buf -> Bool in
-            var n = 0
-            var i = 0
-            let table = codepointToByte
-            while i < t.count {
-                let b0 = t[i]
-                var cp: Int
-                if b0 < 0x80 {
-                    cp = Int(b0)
-                    i += 1
-                } else if b0 & 0xE0 == 0xC0 && i + 1 < t.count {
-                    cp = Int(b0 & 0x1F) << 6 | Int(t[i + 1] & 0x3F)
-                    i += 2
-                } else {
-                    out.append(nil, 0)
-                    return false
-                }
-                guard cp < 0x144, case let b = table[cp], b >= 0 else { out.append(nil, 0); return false }
-                buf[n] = UInt8(b)
-                n += 1
-            }
-            out.append(UnsafePointer(buf.baseAddress!), n)
-            return true
-        }
-    }
-
     /// Appends the raw bytes `token` stands for to `out` and returns true, or returns false (and appends nothing)
     /// when it holds a character outside the alphabet.
     static func decode(_ t: UnsafeBufferPointer<UInt8>, appendingTo out: inout [UInt8]) -> Bool {

@@ -58,10 +58,17 @@ public final class Tokenizer: @unchecked Sendable {
     // Vocabulary
     // One contiguous buffer each (`ByteStrings`): a per-token array would cost ~50 bytes of heap object a token.
     let tokenTexts: ByteStrings    // the vocabulary's own spelling of each token
-    let pieces: ByteStrings        // the bytes each token stands for in text (often the same object as tokenTexts)
-    /// A byte-level vocabulary whose `pieces` are its spellings: a normal token's bytes are decoded from GPT-2's
-    /// alphabet when asked for (`appendPiece`), so no second copy of the vocabulary is kept.
-    let byteLevelPieces: Bool
+    let pieces: ByteStrings        // the bytes each token stands for in text (when `pieceRule` is nil)
+    /// How a GGUF vocabulary's pieces follow from its spellings and token types (llama.cpp's `token_to_piece` with
+    /// special = true); `appendPiece` applies it when asked, so no second copy of the vocabulary is kept. Nil:
+    /// `pieces` holds them (tokenizer.json).
+    enum PieceRule {
+        /// Normal tokens are spelled in GPT-2's byte alphabet.
+        case byteLevel
+        /// Normal tokens write spaces as `▁` (SentencePiece, WordPiece, Gemma 4).
+        case escaped
+    }
+    let pieceRule: PieceRule?
     let literal: ByteStringTable   // token spelling -> id (for GGUF an index over tokenTexts: no copy of the keys)
 
     // Algorithm
@@ -107,14 +114,14 @@ public final class Tokenizer: @unchecked Sendable {
         var chatTemplate: ChatTemplate?
         var chatTemplateSource: String?
         var prefixSpace = false
-        var byteLevelPieces = false
+        var pieceRule: PieceRule? = nil
     }
 
     init(_ p: Parts) {
         algorithm = p.algorithm
         tokenTexts = p.tokenTexts
         pieces = p.pieces
-        byteLevelPieces = p.byteLevelPieces
+        pieceRule = p.pieceRule
         tokenTypes = p.types
         engine = p.engine
         literal = p.literal
@@ -181,7 +188,8 @@ public final class Tokenizer: @unchecked Sendable {
             // each piece with its leading space (so " ." becomes "." but " ' " never forms).
             var out = ""
             for (n, id) in kept.enumerated() {
-                let p = pieces[id]
+                var p: [UInt8] = []
+                appendPiece(id, to: &p)
                 var piece: String
                 if !prefix.isEmpty && p.starts(with: prefix) {
                     piece = String(decoding: p.dropFirst(prefix.count), as: UTF8.self)
@@ -204,10 +212,27 @@ public final class Tokenizer: @unchecked Sendable {
     }
 
     /// Appends the bytes token `id` stands for in text.
-    @inline(__always) func appendPiece(_ id: Int, to out: inout [UInt8]) {
-        let p = pieces[id]
-        if byteLevelPieces && tokenTypes[id] == .normal && ByteLevel.decode(p, appendingTo: &out) { return }
-        out.append(contentsOf: p)
+    func appendPiece(_ id: Int, to out: inout [UInt8]) {
+        guard let rule = pieceRule else { out.append(contentsOf: pieces[id]); return }
+        let t = tokenTexts[id]
+        switch tokenTypes[id] {
+        case .control, .unknown, .userDefined:
+            out.append(contentsOf: t)
+        case .normal:
+            switch rule {
+            case .escaped: Tokenizer.appendUnescapingSpaces(t, to: &out)
+            case .byteLevel: if !ByteLevel.decode(t, appendingTo: &out) { out.append(contentsOf: t) }
+            }
+        case .byte:
+            // "<0xNN>"
+            if t.count == 6, let v = UInt8(String(decoding: t[3 ..< 5], as: UTF8.self), radix: 16) {
+                out.append(v)
+            } else {
+                out.append(contentsOf: t)
+            }
+        case .unused, .undefined:
+            break
+        }
     }
 
     /// The vocabulary's spelling of token `id` (`Ġhello`, `▁hello`, `##ing`, `<0x0A>`).

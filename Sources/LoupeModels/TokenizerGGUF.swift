@@ -160,43 +160,11 @@ extension Tokenizer {
         }
         p.types = types
 
-        // Pieces: what each token contributes to decoded text (llama.cpp's token_to_piece with special = true).
+        // Pieces (what each token contributes to decoded text) follow from the spelling and the type, so they are
+        // worked out when asked for (`Tokenizer.appendPiece`) rather than stored as a second copy of the vocabulary.
         let escaped = p.algorithm == .sentencePiece || p.algorithm == .wordPiece || p.algorithm == .sentencePieceBPE
-        // Byte-level: a normal token's piece is its spelling decoded, and control, unknown and user-defined tokens'
-        // are their spellings; when no token is of another type, the pieces are read off the spellings on the fly
-        // (`Tokenizer.byteLevelPieces`) and no copy is built.
-        if p.algorithm == .byteLevelBPE && types.allSatisfy({ [.normal, .control, .unknown, .userDefined].contains($0) }) {
-            p.byteLevelPieces = true
-        }
-        let pieces = p.byteLevelPieces ? tokenTexts : ByteStrings(capacity: n, byteCapacity: tokenTexts.byteCount)
-        var unescaped: [UInt8] = []
-        for i in 0 ..< n where !p.byteLevelPieces {
-            let t = tokenTexts[i]
-            switch types[i] {
-            case .control, .unknown, .userDefined:
-                pieces.append(t)
-            case .normal:
-                if escaped {
-                    Tokenizer.unescapeSpaces(t, into: &unescaped)
-                    pieces.append(unescaped)
-                } else if byteLevelValid[i] {
-                    _ = ByteLevel.decode(t, appendingTo: pieces)
-                } else {
-                    pieces.append(t)
-                }
-            case .byte:
-                // "<0xNN>"
-                if t.count == 6, let v = UInt8(String(decoding: t[3 ..< 5], as: UTF8.self), radix: 16) {
-                    pieces.append([v])
-                } else {
-                    pieces.append(t)
-                }
-            case .unused, .undefined:
-                pieces.append(nil, 0)
-            }
-        }
-        if !p.byteLevelPieces { pieces.shrinkToFit() }
-        p.pieces = pieces
+        p.pieceRule = escaped ? .escaped : .byteLevel
+        p.pieces = tokenTexts
 
         // Special tokens for partitioning; Phi-3 files want trailing white space after most of them stripped.
         let name = (gguf.string("general.name") ?? "").lowercased()
@@ -233,9 +201,8 @@ extension Tokenizer {
         self.init(p)
     }
 
-    /// `▁` (U+2581) back to spaces, into `out` (emptied first).
-    static func unescapeSpaces(_ t: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
-        out.removeAll(keepingCapacity: true)
+    /// Appends `t` with each `▁` (U+2581) turned back into a space.
+    static func appendUnescapingSpaces(_ t: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
         var i = 0
         while i < t.count {
             if i + 2 < t.count && t[i] == 0xE2 && t[i + 1] == 0x96 && t[i + 2] == 0x81 {
