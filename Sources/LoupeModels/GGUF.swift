@@ -186,8 +186,8 @@ public enum GGUFValue: Equatable, Sendable {
 ///
 /// Big arrays of numbers or strings (more than `GGUFFile.deferredArrayMinimum` elements: a vocabulary's tokens,
 /// merges, scores and token types) are not held decoded: a read decodes them from the mapped file each time. A loaded
-/// model would otherwise keep a second copy of its vocabulary as `GGUFValue`s (about 7 MiB for SmolLM2's 49k
-/// tokens and merges, 20 MiB for Gemma's 262k tokens) beside the tokenizer's own tables. Scalars and small arrays
+/// model would otherwise keep a second copy of its vocabulary as `GGUFValue`s (3.6 MiB for SmolLM2's 49k tokens
+/// and merges, 19.5 MiB for Gemma's 262k tokens, scores and types) beside the tokenizer's own tables. Scalars and small arrays
 /// are decoded once, when the file is opened. Every value was validated when the file was opened.
 public struct GGUFMetadata: Sequence, Equatable, @unchecked Sendable {
     enum Stored { case value(GGUFValue), array(offset: Int) }

@@ -68,8 +68,6 @@ final class ByteStrings: @unchecked Sendable {
         append(b.baseAddress?.assumingMemoryBound(to: UInt8.self), b.count)
     }
 
-    func append(_ b: UnsafeBufferPointer<UInt8>) { append(b.baseAddress, b.count) }
-
     func append(_ a: [UInt8]) { a.withUnsafeBufferPointer { append($0.baseAddress, $0.count) } }
 
     /// Gives back the room that growing left unused (the tables live as long as their model).
@@ -221,10 +219,6 @@ final class ByteStringTable: @unchecked Sendable {
 
     func insert(_ key: [UInt8], value: Int32) {
         key.withUnsafeBufferPointer { insert($0.baseAddress ?? ByteStringTable.empty, $0.count, value: value) }
-    }
-
-    func insert(_ key: UnsafeBufferPointer<UInt8>, value: Int32) {
-        insert(key.baseAddress ?? ByteStringTable.empty, key.count, value: value)
     }
 
     /// Gives back unused room in the keys (call once the table is complete).
