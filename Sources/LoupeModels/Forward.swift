@@ -103,7 +103,8 @@ public final class InferenceSession {
         self.cache = cache ?? KVCache(layers: c.layers, kvDim: c.kvHeads * c.headDim, maxLength: c.context)
         scratch = Scratch(config: c)
         let start = max(256, self.cache.length + 1)
-        ropeGlobal = RoPETable(base: c.ropeBase, scale: c.ropeScale, dims: c.ropeDims, style: c.ropeStyle, capacity: start)
+        ropeGlobal = RoPETable(base: c.ropeBase, scale: c.ropeScale, dims: c.ropeDims, style: c.ropeStyle,
+                               factors: c.ropeFreqFactors, capacity: start)
         ropeLocal = c.ropeBaseLocal.map { RoPETable(base: $0, scale: 1, dims: c.ropeDims, style: c.ropeStyle, capacity: start) }
         self.tokens = tokens
     }

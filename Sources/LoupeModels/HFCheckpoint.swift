@@ -11,7 +11,8 @@ import LoupeTensor
 //   k only), so the model is the GGUF model: same rope style, same hook values, same `train` export.
 // - Gemma norm weights are stored as w and used as 1 + w; the converter adds the 1, and so does this loader.
 // - Tied embeddings: no lm_head tensor, the output reuses the embedding table.
-// - rope_theta, rope_local_base_freq, sliding_window (+ layer_types or sliding_window_pattern), linear rope_scaling,
+// - rope_theta, rope_local_base_freq, sliding_window (+ layer_types or sliding_window_pattern), linear and llama3
+//   rope_scaling (llama3: per-pair frequency divisors, the numbers the converter stores as rope_freqs.weight),
 //   query_pre_attn_scalar and final_logit_softcapping come from config.json.
 //
 // Matrices stay in the checkpoint's memory mapping in their stored type: the kernels (`WeightMatrix`) read F32, F16 and
@@ -53,7 +54,7 @@ public enum HFCheckpoint {
 
     /// The engine configuration of a config.json, with transformers' defaults for absent fields. Throws
     /// `ModelFileError` naming config.json and the field for a missing size, numbers that do not fit together, or a
-    /// feature the engine does not run (llama3/yarn rope scaling, attention logit soft-capping, biased MLPs, ...).
+    /// feature the engine does not run (yarn/dynamic rope scaling, attention logit soft-capping, biased MLPs, ...).
     public static func modelConfig(_ c: HFConfig) throws -> ModelConfig {
         let arch = try architecture(c)
         let path = c.path
@@ -84,6 +85,8 @@ public enum HFCheckpoint {
         guard eps > 0 else { throw bad("rms_norm_eps", "must be positive, got \(eps)") }
 
         var scale = 1.0
+        var ropeFactors: [Double]?
+        let ropeBase = c.ropeTheta ?? (arch == .gemma3 ? 1_000_000 : 10_000)
         if let rs = c.ropeScaling {
             let type = (rs["rope_type"] as? String) ?? (rs["type"] as? String) ?? "default"
             switch type {
@@ -93,8 +96,11 @@ public enum HFCheckpoint {
                     throw bad("rope_scaling.factor", "linear scaling needs a positive factor")
                 }
                 scale = f
+            case "llama3":
+                ropeFactors = try llama3FreqFactors(rs, base: ropeBase, dims: headDim, path: path)
             default:
-                throw bad("rope_scaling.rope_type", "'\(type)' scaling is not supported (Loupe runs default and linear RoPE)")
+                throw bad("rope_scaling.rope_type",
+                          "'\(type)' scaling is not supported (Loupe runs default, linear and llama3 RoPE)")
             }
         }
         let raw = c.raw
@@ -121,13 +127,14 @@ public enum HFCheckpoint {
         var m = ModelConfig(
             architecture: arch, layers: layers, dModel: d, heads: heads, kvHeads: kvHeads, headDim: headDim,
             valueDim: headDim, dFF: dFF, vocab: vocab, context: context,
-            ropeBase: c.ropeTheta ?? (arch == .gemma3 ? 1_000_000 : 10_000), ropeBaseLocal: nil, ropeScale: scale,
+            ropeBase: ropeBase, ropeBaseLocal: nil, ropeScale: scale,
             ropeDims: headDim, ropeStyle: arch == .llama ? .adjacentPairs : .halves, eps: Float(eps),
             slidingWindow: nil, slidingLayers: Array(repeating: false, count: layers),
             attentionScale: 1 / Float(headDim).squareRoot(), embeddingScale: 1, activation: activation,
             tiedEmbeddings: c.tieWordEmbeddings ?? (arch == .gemma3), qkvBias: arch == .qwen2,
             qkNorm: arch == .qwen3 || arch == .gemma3, sandwichNorms: arch == .gemma3,
             finalLogitSoftcap: c.finalLogitSoftcapping.flatMap { $0 > 0 ? Float($0) : nil })
+        m.ropeFreqFactors = ropeFactors
         if arch == .gemma3 {
             // transformers multiplies by embed_scale cast to the weights' dtype; llama.cpp (and Loupe's GGUF path)
             // by the exact sqrt(d_model). The exact value is kept so both paths give one model.
@@ -157,6 +164,44 @@ public enum HFCheckpoint {
         }
         try m.validate(path: path)
         return m
+    }
+}
+
+extension HFCheckpoint {
+    /// Per-pair frequency divisors of "llama3" rope scaling (Llama 3.1 / 3.2), as transformers'
+    /// `_compute_llama3_parameters` defines them. With inv_i = base^(-2i/dims) and wavelength 2 pi / inv_i:
+    /// pairs turning faster than `original_max_position_embeddings / high_freq_factor` positions per turn keep their
+    /// frequency (divisor 1); pairs slower than `original_max_position_embeddings / low_freq_factor` are divided by
+    /// `factor`; in between, the new frequency is (1 - s) inv_i / factor + s inv_i with
+    /// s = (original / wavelength - low) / (high - low), i.e. divisor 1 / ((1 - s) / factor + s). These are the
+    /// numbers llama.cpp's converter stores as `rope_freqs.weight`, so both loaders build the same table.
+    static func llama3FreqFactors(_ rs: [String: Any], base: Double, dims: Int, path: String) throws -> [Double] {
+        func number(_ key: String) throws -> Double {
+            guard let v = rs[key] else { throw ModelFileError.missing(path: path, what: "field", name: "rope_scaling.\(key)") }
+            guard let n = v as? NSNumber, String(cString: n.objCType) != "c", n.doubleValue.isFinite else {
+                throw ModelFileError.invalidField(path: path, field: "rope_scaling.\(key)", message: "must be a number, got \(v)")
+            }
+            return n.doubleValue
+        }
+        func bad(_ key: String, _ message: String) -> ModelFileError {
+            .invalidField(path: path, field: "rope_scaling.\(key)", message: message)
+        }
+        let factor = try number("factor"), low = try number("low_freq_factor"), high = try number("high_freq_factor")
+        let original = try number("original_max_position_embeddings")
+        guard factor > 0 else { throw bad("factor", "llama3 scaling needs a positive factor, got \(factor)") }
+        guard low > 0 else { throw bad("low_freq_factor", "must be positive, got \(low)") }
+        guard high > low else {
+            throw bad("high_freq_factor", "must be greater than low_freq_factor (\(low)), got \(high)")
+        }
+        guard original > 0 else { throw bad("original_max_position_embeddings", "must be positive, got \(original)") }
+        let lowFreqWavelength = original / low, highFreqWavelength = original / high
+        return (0..<dims / 2).map { i in
+            let wavelength = 2 * Double.pi / pow(base, -2 * Double(i) / Double(dims))
+            if wavelength < highFreqWavelength { return 1 }
+            if wavelength > lowFreqWavelength { return factor }
+            let smooth = (original / wavelength - low) / (high - low)
+            return 1 / ((1 - smooth) / factor + smooth)
+        }
     }
 }
 
@@ -413,6 +458,13 @@ extension HFCheckpoint {
         // The weights' GGUF names, in llama.cpp's order, as empty placeholders (shape [0], no data): the weights
         // themselves live in the safetensors mapping, and `TrainableModel` takes its parameter names and order
         // from `model.file.tensors`, so `train.model(m)` and its GGUF export work on a checkpoint too.
+        // llama3 scaling travels as llama.cpp's converter writes it: a real `rope_freqs.weight` tensor (F32), so a
+        // `train` export of this model to GGUF keeps it.
+        if let f = c.ropeFreqFactors {
+            var bytes: [UInt8] = []
+            for v in f { withUnsafeBytes(of: Float(v).bitPattern.littleEndian) { bytes += $0 } }
+            try w.addTensor("rope_freqs.weight", shape: [f.count], type: .f32, bytes: bytes)
+        }
         var names = ["token_embd.weight"]
         for l in 0..<c.layers {
             let p = "blk.\(l)."

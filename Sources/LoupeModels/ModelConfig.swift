@@ -52,6 +52,10 @@ public struct ModelConfig: Sendable, Equatable, CustomStringConvertible {
     public var ropeBaseLocal: Double?
     /// Linear RoPE scaling of global layers (positions divided by this factor); 1 when the file sets none.
     public var ropeScale: Double
+    /// Per-pair divisors of the RoPE frequencies of global layers (length `ropeDims / 2`): pair i turns at
+    /// base^(-2i/ropeDims) / factors[i] per position. Llama 3.1+ "llama3" scaling: a GGUF file's `rope_freqs.weight`,
+    /// or computed from config.json's `rope_scaling`. nil for plain RoPE.
+    public var ropeFreqFactors: [Double]? = nil
     /// How many leading dimensions of each head RoPE rotates (the rest pass through).
     public var ropeDims: Int
     public var ropeStyle: RoPEStyle
@@ -84,6 +88,7 @@ public struct ModelConfig: Sendable, Equatable, CustomStringConvertible {
         var s = "\(architecture.rawValue): \(layers) layers, d_model \(dModel), \(heads) heads (\(kvHeads) kv) x \(headDim), "
             + "d_ff \(dFF), vocab \(vocab), context \(context), rope base \(ropeBase)"
         if let b = ropeBaseLocal { s += " (local \(b))" }
+        if ropeFreqFactors != nil { s += ", llama3 rope factors" }
         if let w = slidingWindow { s += ", window \(w) on \(slidingLayers.filter { $0 }.count) layers" }
         return s
     }
@@ -106,6 +111,14 @@ public struct ModelConfig: Sendable, Equatable, CustomStringConvertible {
         guard ropeDims > 0, ropeDims <= headDim, ropeDims % 2 == 0 else {
             throw bad("\(prefix).rope.dimension_count", "\(ropeDims) must be even and at most the head size \(headDim)")
         }
+        if let f = ropeFreqFactors {
+            guard f.count == ropeDims / 2 else {
+                throw bad("rope_freqs", "has \(f.count) frequency factors, RoPE over \(ropeDims) dimensions needs \(ropeDims / 2)")
+            }
+            if let i = f.firstIndex(where: { !($0 > 0 && $0.isFinite) }) {
+                throw bad("rope_freqs", "frequency factor \(i) is \(f[i]); factors must be positive and finite")
+            }
+        }
         guard valueDim == headDim else {
             throw bad("\(prefix).attention.value_length", "value length \(valueDim) differs from key length \(headDim)")
         }
@@ -127,6 +140,23 @@ struct ConfigReader {
     func optionalInt(_ k: String) -> Int? { file.int(key(k)) }
     func float(_ k: String) throws -> Float { try file.requireFloat(key(k)) }
     func optionalDouble(_ k: String) -> Double? { file.double(key(k)) }
+
+    /// Llama 3.1+ per-pair RoPE frequency divisors from the `rope_freqs.weight` tensor (F32, one per rotated pair),
+    /// as llama.cpp's converter writes them for "llama3" rope scaling; nil when the file has none.
+    func ropeFreqFactors(ropeDims: Int) throws -> [Double]? {
+        let name = "rope_freqs.weight"
+        guard let t = file.tensor(named: name) else { return nil }
+        guard t.type == .f32 else {
+            throw ModelFileError.unknownTensorType(path: file.path, tensor: name, type: "\(t.type.name) (\(name) must be F32)")
+        }
+        guard t.dims.count == 1, t.elementCount == ropeDims / 2 else {
+            throw ModelFileError.badTensorShape(
+                path: file.path, tensor: name,
+                message: "has shape \(t.shape), RoPE over \(ropeDims) dimensions needs [\(ropeDims / 2)] (one factor per pair)")
+        }
+        let bytes = file.bytes(of: t)
+        return (0..<t.elementCount).map { Double(bytes.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self)) }
+    }
 
     /// The vocabulary size: `<arch>.vocab_size` when present, else the rows of the embedding table.
     func vocab() throws -> Int {

@@ -2,21 +2,27 @@ import Foundation
 
 /// Rotary position embedding with precomputed cos/sin tables.
 ///
-/// For position p and pair i (0 <= i < dims/2) the angle is p / scale * base^(-2i/dims). The tables hold cos and sin
-/// of every angle for positions 0..<capacity and grow (doubling) when a longer sequence arrives, so decoding a token
-/// costs one table lookup per pair instead of a pow, a cos and a sin. Angles are computed in double precision.
+/// For position p and pair i (0 <= i < dims/2) the angle is p / scale * base^(-2i/dims) / factors[i], `factors`
+/// being the per-pair frequency divisors of llama3 scaling (llama.cpp's `rope_freqs`; none for plain RoPE). The
+/// tables hold cos and sin of every angle for positions 0..<capacity and grow (doubling) when a longer sequence
+/// arrives, so decoding a token costs one table lookup per pair instead of a pow, a cos and a sin. Angles are
+/// computed in double precision.
 final class RoPETable {
     let base: Double
     let scale: Double
     let dims: Int
     let style: ModelConfig.RoPEStyle
+    /// Per-pair divisors of the frequencies (length dims/2), nil for plain RoPE.
+    let factors: [Double]?
     private(set) var capacity = 0
     /// [capacity, dims/2] each.
     private var cosTable: UnsafeMutablePointer<Float>
     private var sinTable: UnsafeMutablePointer<Float>
 
-    init(base: Double, scale: Double, dims: Int, style: ModelConfig.RoPEStyle, capacity: Int = 256) {
-        self.base = base; self.scale = scale; self.dims = dims; self.style = style
+    init(base: Double, scale: Double, dims: Int, style: ModelConfig.RoPEStyle, factors: [Double]? = nil,
+         capacity: Int = 256) {
+        precondition(factors == nil || factors!.count == dims / 2, "RoPE factors must have dims/2 entries")
+        self.base = base; self.scale = scale; self.dims = dims; self.style = style; self.factors = factors
         cosTable = .allocate(capacity: 1); sinTable = .allocate(capacity: 1)
         reserve(capacity)
     }
@@ -30,8 +36,7 @@ final class RoPETable {
         let half = dims / 2
         let c = UnsafeMutablePointer<Float>.allocate(capacity: newCap * half)
         let s = UnsafeMutablePointer<Float>.allocate(capacity: newCap * half)
-        var inv = [Double](repeating: 0, count: half)
-        for i in 0..<half { inv[i] = pow(base, -2 * Double(i) / Double(dims)) / scale }
+        let inv = Self.frequencies(base: base, scale: scale, dims: dims, factors: factors)
         for p in 0..<newCap {
             for i in 0..<half {
                 let a = Double(p) * inv[i]
@@ -40,6 +45,15 @@ final class RoPETable {
         }
         cosTable.deallocate(); sinTable.deallocate()
         cosTable = c; sinTable = s; capacity = newCap
+    }
+
+    /// The angle per position of each pair: base^(-2i/dims) / scale / factors[i], in double. Without factors the
+    /// expression is exactly the plain one (no division by 1), so plain RoPE keeps its numbers bit for bit.
+    static func frequencies(base: Double, scale: Double, dims: Int, factors: [Double]?) -> [Double] {
+        (0..<dims / 2).map { i in
+            let f = pow(base, -2 * Double(i) / Double(dims)) / scale
+            return factors.map { f / $0[i] } ?? f
+        }
     }
 
     /// Rotates `count` head vectors of length `headDim` starting at `x` (stride `headDim`), all at position `pos`.

@@ -1,0 +1,207 @@
+import Foundation
+import XCTest
+@testable import LoupeModels
+import LoupeTensor
+
+/// Llama 3.1 / 3.2 "llama3" RoPE scaling against Tests/Fixtures/make_rope_llama3.py: the per-pair frequencies of
+/// transformers' `_compute_llama3_parameters` (config.json path), and llama.cpp's logits on a tiny random llama GGUF
+/// carrying `rope_freqs.weight` (GGUF path), also loaded as the same weights in a Hugging Face folder.
+final class RoPEScalingTests: XCTestCase {
+    struct Frequencies: Decodable {
+        struct Config: Decodable {
+            let name: String
+            let rope_theta: Double
+            let head_dim: Int
+            let inv_freq: [Double]
+            let default_inv_freq: [Double]
+        }
+        let reference: String
+        let configs: [Config]
+    }
+
+    func json<T: Decodable>(_ name: String, as: T.Type) throws -> T {
+        let url = try XCTUnwrap(Bundle.module.url(forResource: name, withExtension: "json", subdirectory: "Fixtures"),
+                                "fixture \(name).json is missing")
+        return try JSONDecoder().decode(T.self, from: Data(contentsOf: url))
+    }
+
+    /// rope_llama3.json's configs as raw JSON, for their rope_scaling dictionaries (numbers and strings mixed).
+    func rawConfigs() throws -> [[String: Any]] {
+        let url = try XCTUnwrap(Bundle.module.url(forResource: "rope_llama3", withExtension: "json", subdirectory: "Fixtures"))
+        let obj = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        return try XCTUnwrap(obj["configs"] as? [[String: Any]])
+    }
+
+    /// A fresh folder holding config.json with `fields`; returns config.json's path.
+    func configFile(_ fields: [String: Any]) throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-rope-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("config.json").path
+        try JSONSerialization.data(withJSONObject: fields).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    /// A llama config.json for a rope configuration of the fixture (sizes only matter through head_dim).
+    func llamaConfig(theta: Double, headDim: Int, scaling: [String: Any]?) -> [String: Any] {
+        var c: [String: Any] = [
+            "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": headDim * 4,
+            "num_attention_heads": 4, "num_key_value_heads": 4, "head_dim": headDim, "intermediate_size": 8,
+            "num_hidden_layers": 1, "vocab_size": 8, "max_position_embeddings": 131_072, "rope_theta": theta,
+        ]
+        if let scaling { c["rope_scaling"] = scaling }
+        return c
+    }
+
+    func maxRelative(_ a: [Double], _ b: [Double]) -> Double {
+        zip(a, b).map { abs($0 - $1) / abs($1) }.max() ?? .infinity
+    }
+
+    /// The frequencies of a configuration's global RoPE table, as the forward pass builds it.
+    func frequencies(_ c: ModelConfig) -> [Double] {
+        RoPETable.frequencies(base: c.ropeBase, scale: c.ropeScale, dims: c.ropeDims, factors: c.ropeFreqFactors)
+    }
+
+    func testLlama3FrequenciesMatchTransformers() throws {
+        let fx = try json("rope_llama3", as: Frequencies.self)
+        let raw = try rawConfigs()
+        XCTAssertEqual(fx.configs.count, 3)
+        for (ref, obj) in zip(fx.configs, raw) {
+            let scaling = try XCTUnwrap(obj["rope_scaling"] as? [String: Any])
+            let path = try configFile(llamaConfig(theta: ref.rope_theta, headDim: ref.head_dim, scaling: scaling))
+            let c = try HFCheckpoint.modelConfig(try HFConfig(path: path))
+            let factors = try XCTUnwrap(c.ropeFreqFactors, ref.name)
+            XCTAssertEqual(factors.count, ref.head_dim / 2)
+            let err = maxRelative(frequencies(c), ref.inv_freq)
+            print("\(ref.name): max relative |Loupe inv_freq - transformers| = \(err) (\(fx.reference))")
+            XCTAssertLessThan(err, 1e-6, ref.name)
+            // The scaling is not a no-op on these configs: the slowest pair is divided by the whole factor.
+            XCTAssertEqual(factors.last!, scaling["factor"] as! Double, ref.name)
+            // The same config without rope_scaling gives transformers' plain frequencies and no factors.
+            let plainPath = try configFile(llamaConfig(theta: ref.rope_theta, headDim: ref.head_dim, scaling: nil))
+            let plain = try HFCheckpoint.modelConfig(try HFConfig(path: plainPath))
+            XCTAssertNil(plain.ropeFreqFactors)
+            XCTAssertLessThan(maxRelative(frequencies(plain), ref.default_inv_freq), 1e-6, ref.name)
+        }
+    }
+
+    func testLlama3ScalingErrorsNameTheField() throws {
+        let good: [String: Any] = ["rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                                   "original_max_position_embeddings": 8192]
+        let cases: [(String, [String: Any])] = [
+            ("rope_scaling.low_freq_factor", good.filter { $0.key != "low_freq_factor" }),
+            ("rope_scaling.original_max_position_embeddings", good.filter { $0.key != "original_max_position_embeddings" }),
+            ("rope_scaling.factor", good.merging(["factor": "eight"]) { $1 }),
+            ("rope_scaling.factor", good.merging(["factor": -2.0]) { $1 }),
+            ("rope_scaling.high_freq_factor", good.merging(["high_freq_factor": 1.0]) { $1 }),
+            ("rope_scaling.rope_type", good.merging(["rope_type": "yarn"]) { $1 }),
+        ]
+        for (field, scaling) in cases {
+            let path = try configFile(llamaConfig(theta: 500_000, headDim: 64, scaling: scaling))
+            XCTAssertThrowsError(try HFCheckpoint.modelConfig(try HFConfig(path: path))) { e in
+                let text = "\(e)"
+                XCTAssertTrue(text.contains(field) && text.contains(path), "expected \(field) in: \(text)")
+            }
+        }
+    }
+
+    // MARK: - Logits: GGUF with rope_freqs.weight, and the same weights as a Hugging Face folder
+
+    static func llama3GGUF() throws -> LanguageModel { try TestModels.model(try TestModels.fixture("random_llama3.gguf")) }
+
+    /// Max |Δ log-softmax| over the reference's top 50 at every position (failing above LogitsTests' tolerance), and
+    /// the greedy continuations through the KV cache up to the first near-tie.
+    @discardableResult
+    func check(_ model: LanguageModel, _ fx: LogitsTests.Fixture, assert: Bool = true) throws -> Double {
+        var worst = 0.0
+        var greedyCompared = 0
+        for (pi, p) in fx.prompts.enumerated() {
+            let logits = try model.logits(p.ids)
+            let v = model.config.vocab
+            logits.withUnsafeBufferPointer { all in
+                for t in 0..<p.ids.count {
+                    let lp = logSoftmax(UnsafeBufferPointer(rebasing: all[(t * v)..<((t + 1) * v)]))
+                    for (id, ref) in zip(p.top_ids[t], p.top_logprobs[t]) { worst = max(worst, abs(lp[id] - ref)) }
+                }
+            }
+            guard assert else { continue }
+            XCTAssertLessThan(worst, LogitsTests.tolerance, "prompt \(pi) (\(p.ids.count) tokens)")
+            let s = model.makeSession()
+            var next = try s.prefill(p.ids)
+            for (i, expected) in p.greedy.enumerated() {
+                if p.greedy_gaps[i] < LogitsTests.nearTie { break }  // a near-tie: either choice is right, stop here
+                let got = next.withUnsafeBufferPointer { Sampler.argmax($0) }
+                XCTAssertEqual(got, expected, "prompt \(pi) greedy step \(i)")
+                if got != expected { break }
+                greedyCompared += 1
+                next = try s.step(got)
+            }
+        }
+        if assert { XCTAssertGreaterThan(greedyCompared, fx.prompts.count, "too few greedy steps compared") }
+        return worst
+    }
+
+    func logitsFixture() throws -> LogitsTests.Fixture { try json("logits_llama3", as: LogitsTests.Fixture.self) }
+
+    func testGGUFReadsRopeFreqs() throws {
+        let c = try Self.llama3GGUF().config
+        let fx = try json("rope_llama3", as: Frequencies.self)
+        let tiny = try XCTUnwrap(fx.configs.first { $0.name == "tiny" })
+        XCTAssertEqual(c.architecture, .llama)
+        XCTAssertEqual(c.ropeBase, tiny.rope_theta)
+        let factors = try XCTUnwrap(c.ropeFreqFactors, "rope_freqs.weight was not read")
+        XCTAssertEqual(factors.count, 8)
+        XCTAssertLessThan(maxRelative(frequencies(c), tiny.inv_freq), 1e-6)
+    }
+
+    func testRandomLlama3GGUFMatchesLlamaCpp() throws {
+        let m = try Self.llama3GGUF()
+        let fx = try logitsFixture()
+        let worst = try check(m, fx)
+        // The same weights with the factors dropped must miss the reference by far: the test sees the scaling.
+        var plainConfig = m.config
+        plainConfig.ropeFreqFactors = nil
+        let plain = LanguageModel(path: m.path, file: m.file, config: plainConfig, tokenizer: m.tokenizer,
+                                  embedding: m.embedding, output: m.output, outputNorm: m.outputNorm, blocks: m.blocks)
+        let without = try check(plain, fx, assert: false)
+        print("random-llama3 GGUF: max |Δ log-softmax| over the top-50 = \(String(format: "%.5f", worst)) (\(fx.reference)); "
+              + "without the factors \(String(format: "%.3f", without))")
+        XCTAssertGreaterThan(without, 20 * LogitsTests.tolerance, "the prompts do not reach positions where scaling matters")
+    }
+
+    func testHFFolderLlama3MatchesLlamaCpp() throws {
+        let url = try XCTUnwrap(Bundle.module.url(forResource: "hf_checkpoint_llama3", withExtension: "json",
+                                                  subdirectory: "Fixtures"))
+        let obj = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        let files = try XCTUnwrap(obj["files"] as? [String: String])
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-hf-llama3-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        for (name, b64) in files { try XCTUnwrap(Data(base64Encoded: b64)).write(to: dir.appendingPathComponent(name)) }
+
+        let m = try LanguageModel.load(huggingFace: dir.path)
+        let hfFactors = try XCTUnwrap(m.config.ropeFreqFactors)
+        let ggufFactors = try XCTUnwrap(try Self.llama3GGUF().config.ropeFreqFactors)
+        XCTAssertLessThan(maxRelative(hfFactors, ggufFactors), 1e-6, "config.json factors vs the GGUF's rope_freqs.weight")
+        // The converter's tensor travels in the checkpoint's GGUF metadata (for a `train` export).
+        XCTAssertNotNil(m.file.tensor(named: "rope_freqs.weight"))
+        let worst = try check(m, try logitsFixture())
+        print("random-llama3 HF folder: max |Δ log-softmax| over the top-50 = \(String(format: "%.5f", worst))")
+    }
+
+    func testRopeFreqsOfWrongLengthNamesTheTensor() throws {
+        var data = try Data(contentsOf: URL(fileURLWithPath: try TestModels.fixture("random_llama3.gguf")))
+        // Tensor info: name, n_dims (u32 = 1), ne[0] (u64 = 8), type, offset. Claim 6 factors instead of 8.
+        let name = try XCTUnwrap(data.range(of: Data("rope_freqs.weight".utf8)))
+        let ne0 = name.upperBound + 4
+        XCTAssertEqual(data[ne0], 8)
+        data[ne0] = 6
+        let path = NSTemporaryDirectory() + "loupe-rope-\(UUID().uuidString).gguf"
+        try data.write(to: URL(fileURLWithPath: path))
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+        XCTAssertThrowsError(try LanguageModel.load(path: path)) { e in
+            let text = "\(e)"
+            XCTAssertTrue(text.contains("rope_freqs.weight") && text.contains("[8]") && text.contains(path), text)
+        }
+    }
+}
