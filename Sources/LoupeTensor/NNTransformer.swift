@@ -85,7 +85,8 @@ extension Tensor {
     /// Pair i of the first `dims` dimensions (all when nil) turns by the angle p / scale * base^(-2i/dims); the
     /// remaining dimensions pass through. Angles are computed in double precision, as the inference engine's
     /// tables are. The backward turns the gradient back by the same angle (a rotation's transpose is its inverse).
-    public func rope(base: Double, scale: Double = 1, dims: Int? = nil, layout: RoPELayout, start: Int = 0) throws -> Tensor {
+    public func rope(base: Double, scale: Double = 1, dims: Int? = nil, layout: RoPELayout, start: Int = 0,
+                     factors: [Double]? = nil) throws -> Tensor {
         let x = self
         guard rank == 3 else {
             throw TensorError.invalidArgument(op: "rope", message: "input must be [T, heads, head_dim], got \(fmt(shape))")
@@ -96,9 +97,14 @@ extension Tensor {
             throw TensorError.invalidArgument(op: "rope", message: "rotated dims \(n) must be even and at most the head size \(hd); base \(base) and scale \(scale) positive; start \(start) >= 0")
         }
         let half = n / 2
+        if let f = factors, f.count != half || f.contains(where: { !($0 > 0) || !$0.isFinite }) {
+            throw TensorError.invalidArgument(op: "rope", message: "factors must be \(half) positive numbers (one per rotated pair), got \(f.count)")
+        }
         var cosT = [Float](repeating: 0, count: t * half), sinT = cosT
         for i in 0..<half {
-            let inv = Foundation.pow(base, -2 * Double(i) / Double(n)) / scale
+            // As the inference RoPE table: llama3 scaling divides each pair's frequency by its factor.
+            var inv = Foundation.pow(base, -2 * Double(i) / Double(n)) / scale
+            if let f = factors { inv /= f[i] }
             for p in 0..<t {
                 let a = Double(start + p) * inv
                 cosT[p * half + i] = Float(Foundation.cos(a)); sinT[p * half + i] = Float(Foundation.sin(a))

@@ -205,3 +205,40 @@ final class RoPEScalingTests: XCTestCase {
         }
     }
 }
+
+extension RoPEScalingTests {
+    /// Training runs the same llama3-scaled RoPE as inference: the autograd forward of the random llama3 GGUF gives
+    /// the engine's logits over a prompt long enough for the scaling to matter, and without the factors it would not.
+    func testTrainableModelAppliesLlama3Factors() throws {
+        let m = try Self.llama3GGUF()
+        let ids = (0..<96).map { ($0 * 37 + 11) % 200 + 5 }
+        let engine = try m.logits(ids)
+        let trained = try Autograd.noGrad { try TrainableModel(m).logits(ids) }
+        XCTAssertEqual(trained.shape, engine.shape)
+        func relative(_ a: Tensor, _ b: Tensor) -> Double {
+            let x = a.scalars, y = b.scalars
+            let scale = Double(y.map { abs($0) }.max() ?? 1)
+            return zip(x, y).map { Double(abs($0 - $1)) }.max()! / scale
+        }
+        XCTAssertLessThan(relative(trained, engine), 1e-4, "autograd logits vs inference engine (llama3 RoPE)")
+        var plainConfig = m.config
+        plainConfig.ropeFreqFactors = nil
+        let plain = LanguageModel(path: m.path, file: m.file, config: plainConfig, tokenizer: m.tokenizer,
+                                  embedding: m.embedding, output: m.output, outputNorm: m.outputNorm, blocks: m.blocks)
+        let unscaled = try Autograd.noGrad { try TrainableModel(plain).logits(ids) }
+        XCTAssertGreaterThan(relative(unscaled, engine), 1e-2, "the prompt does not reach positions where scaling matters")
+
+        // Saved as GGUF the factors survive; config.json cannot state them, so that save refuses clearly.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-llama3-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let t = try TrainableModel(m)
+        try t.save(gguf: dir.appendingPathComponent("m.gguf").path)
+        let back = try LanguageModel.load(path: dir.appendingPathComponent("m.gguf").path)
+        XCTAssertEqual(back.config.ropeFreqFactors?.count, m.config.ropeFreqFactors?.count)
+        XCTAssertEqual(try back.logits(ids).scalars, engine.scalars)
+        XCTAssertThrowsError(try t.save(safetensors: dir.appendingPathComponent("hf").path)) { e in
+            XCTAssertTrue("\(e)".contains("save it as GGUF"), "\(e)")
+        }
+    }
+}

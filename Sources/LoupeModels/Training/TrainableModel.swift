@@ -215,8 +215,9 @@ public final class TrainableModel {
             let local = c.slidingLayers[l]
             let base = local ? (c.ropeBaseLocal ?? c.ropeBase) : c.ropeBase
             let scale = local ? 1 : c.ropeScale
-            q = try q.rope(base: base, scale: scale, dims: c.ropeDims, layout: layout)
-            k = try k.rope(base: base, scale: scale, dims: c.ropeDims, layout: layout)
+            let factors = local ? nil : c.ropeFreqFactors  // llama3 scaling, as inference applies it
+            q = try q.rope(base: base, scale: scale, dims: c.ropeDims, layout: layout, factors: factors)
+            k = try k.rope(base: base, scale: scale, dims: c.ropeDims, layout: layout, factors: factors)
             // Sliding-window layers hide keys at distance >= window (llama.cpp's rule).
             let z = try Tensor.causalAttention(q: q, k: k, v: v, scale: c.attentionScale,
                                                window: local ? c.slidingWindow : nil)

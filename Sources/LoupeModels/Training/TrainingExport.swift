@@ -40,6 +40,12 @@ extension TrainableModel {
     /// get the 1 taken away (transformers' Gemma RMSNorm multiplies by 1 + w). No tokenizer files are written:
     /// the GGUF file carries the tokenizer.
     public func save(safetensors directory: String, dtype: SafetensorsDType = .f32) throws {
+        // config.json states llama3 scaling only through its four parameters, which a model read from GGUF
+        // (rope_freqs.weight) does not carry: refuse rather than write a config that loads with plain RoPE.
+        if config.ropeFreqFactors != nil {
+            throw TrainingError.save(path: directory, message: "this model scales RoPE per frequency (llama3 "
+                + "rope_freqs), which config.json cannot state from the factors alone; save it as GGUF, which keeps them")
+        }
         let fm = FileManager.default
         do { try fm.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
             throw TrainingError.save(path: directory, message: "cannot create the folder: \(error.localizedDescription)")
