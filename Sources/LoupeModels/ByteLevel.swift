@@ -28,82 +28,52 @@ enum ByteLevel {
         return table
     }()
 
+    /// Walks `t` character by character, calling `byte` with the raw byte each alphabet character stands for;
+    /// false at the first character outside the alphabet. Every alphabet character is U+0021...U+0143: one or two
+    /// UTF-8 bytes. A direct loop, because vocabulary loading decodes every token and must stay fast in debug
+    /// builds too.
+    @inline(__always)
+    static func walk(_ t: UnsafeBufferPointer<UInt8>, _ byte: (UInt8) -> Void) -> Bool {
+        var i = 0
+        let table = codepointToByte
+        while i < t.count {
+            let b0 = t[i]
+            let cp: Int
+            if b0 < 0x80 {
+                cp = Int(b0)
+                i += 1
+            } else if b0 & 0xE0 == 0xC0 && i + 1 < t.count {
+                cp = Int(b0 & 0x1F) << 6 | Int(t[i + 1] & 0x3F)
+                i += 2
+            } else {
+                return false
+            }
+            guard cp < 0x144, case let b = table[cp], b >= 0 else { return false }
+            byte(UInt8(b))
+        }
+        return true
+    }
+
     /// The raw bytes a byte-level token string stands for, or nil when it holds a character outside the alphabet
     /// (added tokens such as `<|im_start|>` are written as themselves and never need this).
     static func decode(_ token: [UInt8]) -> [UInt8]? {
-        // Every alphabet character is U+0021...U+0143: one or two UTF-8 bytes. A direct loop, because vocabulary
-        // loading decodes every token and must stay fast in debug builds too.
-        token.withUnsafeBufferPointer { t -> [UInt8]? in
-            var out = [UInt8](repeating: 0, count: t.count)
-            var n = 0
-            var i = 0
-            let table = codepointToByte
-            while i < t.count {
-                let b0 = t[i]
-                var cp: Int
-                if b0 < 0x80 {
-                    cp = Int(b0)
-                    i += 1
-                } else if b0 & 0xE0 == 0xC0 && i + 1 < t.count {
-                    cp = Int(b0 & 0x1F) << 6 | Int(t[i + 1] & 0x3F)
-                    i += 2
-                } else {
-                    return nil
-                }
-                guard cp < 0x144, case let b = table[cp], b >= 0 else { return nil }
-                out[n] = UInt8(b)
-                n += 1
-            }
-            out.removeLast(out.count - n)
-            return out
-        }
+        var out: [UInt8] = []
+        out.reserveCapacity(token.count)
+        let ok = token.withUnsafeBufferPointer { t in walk(t) { out.append($0) } }
+        return ok ? out : nil
     }
 
     /// Appends the raw bytes `token` stands for to `out` and returns true, or returns false (and appends nothing)
     /// when it holds a character outside the alphabet.
     static func decode(_ t: UnsafeBufferPointer<UInt8>, appendingTo out: inout [UInt8]) -> Bool {
         let start = out.count
-        var i = 0
-        let table = codepointToByte
-        while i < t.count {
-            let b0 = t[i]
-            var cp: Int
-            if b0 < 0x80 {
-                cp = Int(b0)
-                i += 1
-            } else if b0 & 0xE0 == 0xC0 && i + 1 < t.count {
-                cp = Int(b0 & 0x1F) << 6 | Int(t[i + 1] & 0x3F)
-                i += 2
-            } else {
-                out.removeSubrange(start...)
-                return false
-            }
-            guard cp < 0x144, case let b = table[cp], b >= 0 else { out.removeSubrange(start...); return false }
-            out.append(UInt8(b))
-        }
-        return true
+        if walk(t, { out.append($0) }) { return true }
+        out.removeSubrange(start...)
+        return false
     }
 
     /// Whether `token` is spelled in the alphabet (`decode` would succeed), without decoding it.
-    static func decodes(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
-        var i = 0
-        let table = codepointToByte
-        while i < t.count {
-            let b0 = t[i]
-            var cp: Int
-            if b0 < 0x80 {
-                cp = Int(b0)
-                i += 1
-            } else if b0 & 0xE0 == 0xC0 && i + 1 < t.count {
-                cp = Int(b0 & 0x1F) << 6 | Int(t[i + 1] & 0x3F)
-                i += 2
-            } else {
-                return false
-            }
-            guard cp < 0x144, table[cp] >= 0 else { return false }
-        }
-        return true
-    }
+    static func decodes(_ t: UnsafeBufferPointer<UInt8>) -> Bool { walk(t) { _ in } }
 
     /// Whether `token` is well-formed UTF-8 in its two-byte sequences (lead C2...DF, then a continuation byte): then
     /// it is exactly `encode(decode(token))`. `decode` also accepts malformed pairs (an overlong `C0 A1` reads as

@@ -668,25 +668,34 @@ public final class GGUFFile: @unchecked Sendable {
         }
         // Strings: walk the lengths, with readStrings' checks and messages.
         guard let base = c.bytes.baseAddress else { c.position = start; return false }
-        let end = c.bytes.count
         var pos = c.position
         for i in 0 ..< n {
-            guard end - pos >= 8 else {
-                c.position = pos
-                throw ModelFileError.truncated(path: c.path, field: field() + " element \(i)", offset: pos, needed: 8,
-                                               size: end)
-            }
-            let len = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: pos, as: UInt64.self))
-            pos += 8
-            guard len <= UInt64(end - pos) else {
-                throw ModelFileError.invalidField(
-                    path: c.path, field: field() + " element \(i)",
-                    message: "string length \(len) at offset \(pos - 8) exceeds the \(end - pos) bytes that remain")
-            }
-            pos += Int(len)
+            let len = try stringLength(&c, base, at: &pos, element: i, field: field())
+            pos += len
         }
         c.position = pos
         return true
+    }
+
+    /// The length of the string array element `i` whose 8-byte length field is at `pos`, checked against the end of
+    /// the file; `pos` moves past the length field. The one place both string walks (reading, skipping) check.
+    @inline(__always)
+    static func stringLength(_ c: inout ByteCursor, _ base: UnsafeRawPointer, at pos: inout Int, element i: Int,
+                             field: @autoclosure () -> String) throws -> Int {
+        let end = c.bytes.count
+        guard end - pos >= 8 else {
+            c.position = pos
+            throw ModelFileError.truncated(path: c.path, field: field() + " element \(i)", offset: pos, needed: 8,
+                                           size: end)
+        }
+        let len = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: pos, as: UInt64.self))
+        pos += 8
+        guard len <= UInt64(end - pos) else {
+            throw ModelFileError.invalidField(
+                path: c.path, field: field() + " element \(i)",
+                message: "string length \(len) at offset \(pos - 8) exceeds the \(end - pos) bytes that remain")
+        }
+        return Int(len)
     }
 
     /// Reads one value of `type`; arrays of plain numbers and strings are read in tight loops.
@@ -740,22 +749,9 @@ public final class GGUFFile: @unchecked Sendable {
     static func readStrings(_ c: inout ByteCursor, count n: Int, into out: inout [GGUFValue],
                             field: @autoclosure () -> String) throws {
         guard n > 0, let base = c.bytes.baseAddress else { return }
-        let end = c.bytes.count
         var pos = c.position
         for i in 0 ..< n {
-            guard end - pos >= 8 else {
-                c.position = pos
-                throw ModelFileError.truncated(path: c.path, field: field() + " element \(i)", offset: pos, needed: 8,
-                                               size: end)
-            }
-            let len = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: pos, as: UInt64.self))
-            pos += 8
-            guard len <= UInt64(end - pos) else {
-                throw ModelFileError.invalidField(
-                    path: c.path, field: field() + " element \(i)",
-                    message: "string length \(len) at offset \(pos - 8) exceeds the \(end - pos) bytes that remain")
-            }
-            let n = Int(len)
+            let n = try stringLength(&c, base, at: &pos, element: i, field: field())
             let src = base + pos
             let s = n == 0 ? "" : String(unsafeUninitializedCapacity: n) { buf in
                 buf.baseAddress!.update(from: src.assumingMemoryBound(to: UInt8.self), count: n)
