@@ -175,8 +175,8 @@ enum AvailabilityBuiltins {
                          Parameter("C", .number, default: .float(1), keywordOnly: true),
                          Parameter("components", .optional(.int), default: .int(32), keywordOnly: true)], doc: """
             Hidden-state probe: the last prompt token's hook_resid_post at every layer (each record's `hidden` from
-            run(hidden: true), else recomputed from its prompt_ids) of the available items (p_mass >= tau); logistic regression (C) predicting hallucination,
-            stratified k-fold cross-validated AUROC per layer, after projecting each layer on its top `components`
+            run(hidden: true), else recomputed from its prompt_ids) of the available items (p_mass >= tau); logistic
+            regression (C) predicting hallucination, stratified k-fold cross-validated AUROC per layer, after projecting each layer on its top `components`
             principal components (nil: all features). {layers: [{layer, auroc, folds, pooled}], auroc (at `layer`,
             default last - 1), layer, items, hallucinated}.
             """) { a in

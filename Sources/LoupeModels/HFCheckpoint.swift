@@ -313,12 +313,7 @@ struct HFWeights {
                 path: file.path, tensor: info.name,
                 message: "has shape \(info.shape), config.json needs [\(rows), \(cols)] (\(what))")
         }
-        let type: GGMLType
-        switch info.dtype {
-        case .f32: type = .f32
-        case .f16: type = .f16
-        case .bf16: type = .bf16
-        default:
+        guard let type = info.dtype.floatType else {
             throw ModelFileError.unknownTensorType(path: file.path, tensor: info.name,
                                                    type: info.dtype.rawValue + " (Loupe reads F32, F16 and BF16 checkpoints)")
         }

@@ -26,6 +26,16 @@ public enum SafetensorsDType: String, CaseIterable, Sendable {
         case .i8, .u8, .bool, .f8_e4m3, .f8_e5m2: return 1
         }
     }
+
+    /// The float format Loupe reads this dtype as (F32, F16, BF16), or nil for the others.
+    public var floatType: GGMLType? {
+        switch self {
+        case .f32: return .f32
+        case .f16: return .f16
+        case .bf16: return .bf16
+        default: return nil
+        }
+    }
 }
 
 /// Where one tensor lives in a safetensors file.
@@ -222,12 +232,7 @@ public final class SafetensorsFile: @unchecked Sendable {
     }
 
     private func convert(_ info: SafetensorsTensorInfo, into out: UnsafeMutablePointer<Float>) throws {
-        let type: GGMLType
-        switch info.dtype {
-        case .f32: type = .f32
-        case .f16: type = .f16
-        case .bf16: type = .bf16
-        default:
+        guard let type = info.dtype.floatType else {
             throw ModelFileError.unknownTensorType(path: path, tensor: info.name,
                                                    type: info.dtype.rawValue + " (only F32, F16 and BF16 convert to float)")
         }
