@@ -144,12 +144,15 @@ public final class WeightMatrix: @unchecked Sendable {
                        yc: UnsafeMutablePointer<Float>? = nil) {
         precondition(a.cols == b.cols && (c == nil || c!.cols == a.cols) && (c == nil) == (yc == nil),
                      "the matrices of one fused product share their input length and each has an output")
-        let na = a.preparedInputCount, nb = b.preparedInputCount, nc = c?.preparedInputCount ?? 0
+        // q, k and v (gate and up) usually share a format, and then one prepared input serves all of them.
+        let bOwn = !b.sharesPreparedInput(with: a), cOwn = c.map { !$0.sharesPreparedInput(with: a) } ?? false
+        let na = a.preparedInputCount, nb = bOwn ? b.preparedInputCount : 0, nc = cOwn ? c!.preparedInputCount : 0
         withUnsafeTemporaryAllocation(of: Float.self, capacity: Swift.max(na + nb + nc, 1)) { buf in
-            let sa = buf.baseAddress!, sb = sa + na, sc = sb + nb
+            let sa = buf.baseAddress!
+            let sb = bOwn ? sa + na : sa, sc = cOwn ? sa + na + nb : sa
             a.prepareInput(x, into: sa)
-            b.prepareInput(x, into: sb)
-            c?.prepareInput(x, into: sc)
+            if bOwn { b.prepareInput(x, into: sb) }
+            if cOwn { c!.prepareInput(x, into: sc) }
             // Units of 16 rows (whole cache lines of y per unit): a's, then b's, then c's.
             let ua = (a.rows + 15) / 16, ub = (b.rows + 15) / 16, uc = ((c?.rows ?? 0) + 15) / 16
             let units = ua + ub + uc
@@ -193,6 +196,12 @@ public final class WeightMatrix: @unchecked Sendable {
 
     /// Floats of prepared input the kernels read beside x: the block sums, then (Q4_0, Q4_1) x in lane order.
     var preparedInputCount: Int { blockSumCount + (readsLaneOrderedX ? cols : 0) }
+
+    /// Whether `prepareInput` writes the same floats for this matrix as for `other` (same width, same block sums,
+    /// same order of x), so one prepared input serves both.
+    func sharesPreparedInput(with other: WeightMatrix) -> Bool {
+        cols == other.cols && blockSumCount == other.blockSumCount && readsLaneOrderedX == other.readsLaneOrderedX
+    }
 
     /// Writes the `preparedInputCount` floats the kernels read beside x: the block sums of x, then, for the
     /// formats that want it, x in lane order. Done once per product and shared by all its rows.
