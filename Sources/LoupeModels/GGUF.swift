@@ -824,6 +824,19 @@ public final class GGUFFile: @unchecked Sendable {
         if length > 0 { _ = madvise(UnsafeMutableRawPointer(mutating: storage.base), length, Int32(MADV_DONTNEED)) }
     }
 
+    /// Hands the whole pages inside `range` (a tensor's bytes in this file's mapping) back to the kernel: for a
+    /// tensor a loader has copied into another layout (`WeightMatrix.repackedForDecode`). Pages shared with the
+    /// neighbouring tensors are kept. A later read faults the pages back in from the file. No effect on a file held
+    /// in memory.
+    public func releasePages(_ range: UnsafeRawBufferPointer) {
+        guard storage.mapped, let start = range.baseAddress else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let lo = (Int(bitPattern: start) + page - 1) / page * page, hi = (Int(bitPattern: start) + range.count) / page * page
+        let base = Int(bitPattern: storage.base)
+        guard lo < hi, lo >= base, hi <= base + storage.count else { return }
+        _ = madvise(UnsafeMutableRawPointer(bitPattern: lo), hi - lo, Int32(MADV_DONTNEED))
+    }
+
     /// `general.architecture` ("llama", "gemma3", ...).
     public var architecture: String? { string("general.architecture") }
 

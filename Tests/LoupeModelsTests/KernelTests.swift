@@ -54,14 +54,20 @@ final class KernelTests: XCTestCase {
         try WeightMatrix(bytes: Self.hex(c.bytes), type: Self.type(c.type), rows: c.rows, cols: c.cols, name: c.name)
     }
 
+    /// The fixture's matrix as stored and in its decode layout (`repackedForDecode`: Q5_0 as Q8_0), which must
+    /// hold the same values and give the same products.
+    func layouts(_ c: Case) throws -> [WeightMatrix] {
+        let m = try matrix(c)
+        return [m, m.repackedForDecode()]
+    }
+
     func testEveryFormatIsCovered() {
         let covered = Set(Self.fixture.cases.map(\.type))
         for t in WeightMatrix.supportedTypes { XCTAssertTrue(covered.contains(t.name), "no fixture for \(t.name)") }
     }
 
     func testRowsAreBitExactAgainstGGUFDequantize() throws {
-        for c in Self.fixture.cases {
-            let m = try matrix(c)
+        for c in Self.fixture.cases { for m in try layouts(c) {
             let expected = Self.hex(c.dequantized).withUnsafeBytes { Array($0.bindMemory(to: UInt32.self)) }
             var row = [Float](repeating: .nan, count: c.cols)
             for r in 0..<c.rows {
@@ -75,7 +81,7 @@ final class KernelTests: XCTestCase {
             let all = m.dequantized()
             XCTAssertEqual(all.shape, [c.rows, c.cols])
             XCTAssertEqual(all.scalars.map(\.bitPattern), expected.map { UInt32(littleEndian: $0) }, c.name)
-        }
+        } }
     }
 
     /// |y - reference| <= 1e-5 * sum |w x| (+ a tiny absolute floor for rows of zeros).
@@ -94,8 +100,7 @@ final class KernelTests: XCTestCase {
     }
 
     func testMatvecMatchesFloat64Reference() throws {
-        for c in Self.fixture.cases {
-            let m = try matrix(c)
+        for c in Self.fixture.cases { for m in try layouts(c) {
             let x = Self.activations(seed: c.seed, count: Self.fixture.tokens * c.cols)
             var y = [Float](repeating: .nan, count: Self.fixture.tokens * c.rows)
             for t in 0..<Self.fixture.tokens {
@@ -105,20 +110,19 @@ final class KernelTests: XCTestCase {
                     }
                 }
             }
-            check(c, y, tokens: Self.fixture.tokens, what: "matvec")
-        }
+            check(c, y, tokens: Self.fixture.tokens, what: "matvec \(m.type.name)")
+        } }
     }
 
     func testMatmulMatchesFloat64Reference() throws {
-        for c in Self.fixture.cases {
-            let m = try matrix(c)
+        for c in Self.fixture.cases { for m in try layouts(c) {
             let x = Self.activations(seed: c.seed, count: Self.fixture.tokens * c.cols)
             for tokens in [1, 7, 64, 130] {
                 var y = [Float](repeating: .nan, count: tokens * c.rows)
                 m.matmul(x: x, tokens: tokens, y: &y)
-                check(c, y, tokens: tokens, what: "matmul(tokens: \(tokens))")
+                check(c, y, tokens: tokens, what: "matmul(tokens: \(tokens)) \(m.type.name)")
             }
-        }
+        } }
     }
 
     /// A matrix large enough to run on both cores (and, for the wide ones, over several sgemm panels): the fixture's
@@ -352,6 +356,31 @@ final class KernelTests: XCTestCase {
             for j in 0..<m.cols { want += Double(row[j]) * Double(x[j]); scale += abs(Double(row[j]) * Double(x[j])) }
             XCTAssertLessThanOrEqual(abs(Double(y[r]) - want), 1e-5 * scale, "row \(r)")
         }
+    }
+
+    /// Gemma-3's Q5_0 matrices in their decode layout (Q8_0) on the real file: every row the same floats as the
+    /// file's Q5_0 row, products within float rounding. The file's pages of the tensor are handed back by the repack
+    /// and fault back in when the original is read again.
+    func testRepackedQ5_0MatrixOfTheGemmaFile() throws {
+        let path = try Self.modelPath("gemma-3-270m", "gemma-3-270m-q4_k_m.gguf")
+        let file = try GGUFFile(path: path)
+        let original = try WeightMatrix(gguf: file, name: "blk.0.attn_q.weight")
+        XCTAssertEqual(original.type, .q5_0)
+        let m = original.repackedForDecode()
+        XCTAssertEqual(m.type, .q8_0); XCTAssertEqual([m.rows, m.cols], [original.rows, original.cols])
+        XCTAssertEqual(m.byteCount, original.rows * original.cols / 32 * 34)
+        var a = [Float](repeating: 0, count: m.cols), b = a
+        for r in 0..<m.rows {
+            original.row(r, into: &a); m.row(r, into: &b)
+            if a.map(\.bitPattern) != b.map(\.bitPattern) { XCTFail("row \(r) differs"); return }
+        }
+        let x = Self.activations(seed: 11, count: m.cols)
+        var y1 = [Float](repeating: 0, count: m.rows), y2 = y1
+        original.matvec(x: x, y: &y1); m.matvec(x: x, y: &y2)
+        for r in 0..<m.rows { XCTAssertEqual(y1[r], y2[r], accuracy: 1e-5 * (abs(y1[r]) + 1), "row \(r)") }
+        // Other formats are their own decode layout.
+        let k = try WeightMatrix(gguf: file, name: "token_embd.weight")
+        XCTAssertTrue(k.repackedForDecode() === k)
     }
 
     static func modelPath(_ name: String, _ file: String) throws -> String {

@@ -30,7 +30,7 @@ public final class WeightMatrix: @unchecked Sendable {
     /// The first byte of row 0.
     public let base: UnsafeRawPointer
     /// Whatever owns `base` (a `GGUFFile`, a `Tensor`, an internal buffer); held so the bytes stay valid.
-    private let owner: AnyObject?
+    let owner: AnyObject?
 
     /// Bytes the matrix occupies: what one full product reads.
     public var byteCount: Int { rows * rowBytes }
