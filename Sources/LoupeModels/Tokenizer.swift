@@ -73,7 +73,7 @@ public final class Tokenizer: @unchecked Sendable {
 
     // Algorithm
     enum Engine {
-        case bpe(BPEModel, PreTokenizer, escapeSpaces: Bool)
+        case bpe(BPEModel, PreTokenizer, TextRule)
         case spm(SentencePieceModel)
         case wordPiece(WordPieceModel)
     }
@@ -290,19 +290,17 @@ public final class Tokenizer: @unchecked Sendable {
                     prevSpecial = false
                 }
             }
-        case let .bpe(model, pre, escape):
+        case let .bpe(model, pre, rule):
             for f in fragments {
                 switch f {
                 case let .token(t): out.append(t)
                 case let .text(r):
                     var t: [UInt8]
-                    if escape {
-                        t = []
-                        t.reserveCapacity(r.count)
-                        Tokenizer.appendEscapingSpaces(bytes[r], to: &t)
-                    } else {
+                    if rule.steps.isEmpty {
                         t = Array(bytes[r])
                         if prefixSpace && t.first != 0x20 { t.insert(0x20, at: 0) }
+                    } else {
+                        t = rule.apply(bytes[r], atTextStart: r.lowerBound == 0)
                     }
                     encodeBPE(t, model: model, pre: pre, into: &out)
                 }
@@ -314,6 +312,58 @@ public final class Tokenizer: @unchecked Sendable {
                 case let .text(r): model.encode(Array(bytes[r]), into: &out)
                 }
             }
+        }
+    }
+
+    /// How the text between special tokens becomes what a SentencePiece-style BPE model reads: the steps of a
+    /// `tokenizer.json`'s normalizer and Metaspace pre-tokenizer, in order (GGUF's Gemma 4: spaces as `▁`).
+    struct TextRule: Sendable {
+        enum Step: Sendable {
+            /// Every fragment gets this in front (normalizer `Prepend`).
+            case prepend([UInt8])
+            /// Every occurrence of the first byte string becomes the second (normalizer `Replace` with a string).
+            case replace([UInt8], [UInt8])
+            /// Metaspace's prefix: put in front unless the fragment already starts with it; `firstOnly`
+            /// (`prepend_scheme: first`) limits it to a fragment at the very start of the text.
+            case prependUnlessPresent([UInt8], firstOnly: Bool)
+        }
+        var steps: [Step] = []
+
+        static let spaceMark: [UInt8] = [0xE2, 0x96, 0x81]   // ▁
+        static let escapingSpaces = TextRule(steps: [.replace([0x20], spaceMark)])
+
+        /// The fragment `bytes` after every step; `atTextStart`: the fragment begins the text (no special token
+        /// before it).
+        func apply(_ bytes: ArraySlice<UInt8>, atTextStart: Bool) -> [UInt8] {
+            var t = Array(bytes)
+            for step in steps {
+                switch step {
+                case let .prepend(p):
+                    if !t.isEmpty { t.insert(contentsOf: p, at: 0) }
+                case let .replace(from, to):
+                    t = TextRule.replacing(from, with: to, in: t)
+                case let .prependUnlessPresent(p, firstOnly):
+                    if (!firstOnly || atTextStart) && !t.starts(with: p) { t.insert(contentsOf: p, at: 0) }
+                }
+            }
+            return t
+        }
+
+        static func replacing(_ from: [UInt8], with to: [UInt8], in t: [UInt8]) -> [UInt8] {
+            guard let first = from.first else { return t }
+            var out: [UInt8] = []
+            out.reserveCapacity(t.count + t.count / 4)
+            var i = 0
+            while i < t.count {
+                if t[i] == first && (from.count == 1 || t[i...].starts(with: from)) {
+                    out += to
+                    i += from.count
+                } else {
+                    out.append(t[i])
+                    i += 1
+                }
+            }
+            return out
         }
     }
 

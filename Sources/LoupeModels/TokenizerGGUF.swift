@@ -100,7 +100,7 @@ extension Tokenizer {
                 addBOS = true   // llama.cpp forces add_bos for Gemma 4
                 p.engine = .bpe(BPEModel(vocab: literal, merges: merges, symbolPerByte: false, ignoreMerges: false,
                                          newlineRunsWhole: true, byteFallback: byteTokenTable()),
-                                preTokenizer, escapeSpaces: true)
+                                preTokenizer, .escapingSpaces)
             } else {
                 p.algorithm = .byteLevelBPE
                 bos = 11; eos = 11
@@ -129,7 +129,7 @@ extension Tokenizer {
                                     "lfm2", "jina-v5-nano", "minicpm5", "youtu", "hunyuan-dense"].contains(pre)
                 p.engine = .bpe(BPEModel(vocab: vocab, merges: merges, symbolPerByte: true, ignoreMerges: ignoreMerges,
                                          newlineRunsWhole: false, byteFallback: fallback, alphabetSpelled: canonical),
-                                preTokenizer, escapeSpaces: false)
+                                preTokenizer, TextRule())
             }
         default:
             throw TokenizerError.unsupportedModel(path: path, model: model)

@@ -3,8 +3,11 @@ import Foundation
 extension Tokenizer {
     /// Builds a tokenizer from a Hugging Face `tokenizer.json`.
     ///
-    /// Supported: `model` WordPiece (with `BertNormalizer` + `BertPreTokenizer`, as BERT, MiniLM, BGE ship) and BPE
-    /// (byte-level, with `ByteLevel`, `Digits` and `Split` pre-tokenizers, or on raw UTF-8 with `byte_fallback`);
+    /// Supported: `model` WordPiece (with `BertNormalizer` + `BertPreTokenizer`, as BERT, MiniLM, BGE ship) and BPE:
+    /// byte-level, with `ByteLevel`, `Digits` and `Split` pre-tokenizers (GPT-2, Llama 3, Qwen, SmolLM), or
+    /// SentencePiece-style on raw UTF-8 with `▁` for spaces and `byte_fallback` (Llama 2, Mistral, Gemma), whose
+    /// spaces come from a `Prepend` / `Replace` normalizer (a `Sequence` of them) or a `Metaspace` pre-tokenizer
+    /// (`prepend_scheme` always / first / never, `split`), decoded by `Replace` / `ByteFallback` / `Fuse` / `Strip`;
     /// `added_tokens` (cut out of the raw text first); the `TemplateProcessing` / `BertProcessing` /
     /// `RobertaProcessing` post-processors (what `encode(_:addSpecial:)` adds); `WordPiece` and `ByteLevel`
     /// decoders. Padding and truncation settings are ignored: they shape batches, not tokens. Anything else throws
@@ -59,6 +62,9 @@ extension Tokenizer {
         // Pre-tokenizer (and whether the vocabulary is byte-level).
         var stages: [PreTokenizer.Stage] = []
         var byteLevel = false
+        // The normalizer's and Metaspace's steps, in the order Hugging Face runs them (normalizer first).
+        var normalizerSteps: [TextRule.Step] = [], textSteps: [TextRule.Step] = []
+        var metaspace = false
         var addPrefixSpace = false
         func addPre(_ p: [String: Any]?, _ key: String) throws {
             guard let p = p else { return }
@@ -93,6 +99,27 @@ extension Tokenizer {
                 }
             case "BertPreTokenizer":
                 break   // WordPieceModel splits at white space and punctuation itself
+            case "Metaspace":
+                // Spaces become the replacement (▁), which is put in front of the text as `prepend_scheme` says
+                // (older files: `add_prefix_space`) unless already there; `split` cuts before each ▁.
+                let mark = Array((p["replacement"] as? String ?? "\u{2581}").utf8)
+                guard !mark.isEmpty else {
+                    throw TokenizerError.invalid(path: path, key: "\(key).replacement", message: "is empty")
+                }
+                let scheme = p["prepend_scheme"] as? String
+                    ?? ((p["add_prefix_space"] as? Bool ?? true) ? "always" : "never")
+                textSteps.append(.replace([0x20], mark))
+                switch scheme {
+                case "always": textSteps.append(.prependUnlessPresent(mark, firstOnly: false))
+                case "first": textSteps.append(.prependUnlessPresent(mark, firstOnly: true))
+                case "never": break
+                default: throw TokenizerError.unsupportedComponent(path: path, kind: "Metaspace prepend_scheme", name: scheme)
+                }
+                if p["split"] as? Bool ?? true {
+                    let m = NSRegularExpression.escapedPattern(for: String(decoding: mark, as: UTF8.self))
+                    stages.append(try PreTokenizer.makeStage("\(m)(?:(?!\(m)).)*|(?:(?!\(m)).)+"))
+                }
+                metaspace = true
             default:
                 throw TokenizerError.unsupportedComponent(path: path, kind: "pre-tokenizer", name: t)
             }
@@ -101,17 +128,34 @@ extension Tokenizer {
 
         // Normalizer.
         var bert: (clean: Bool, cjk: Bool, strip: Bool, lower: Bool)? = nil
-        if let norm = root["normalizer"] as? [String: Any] {
+        func addNormalizer(_ norm: [String: Any], _ key: String, top: Bool) throws {
             let t = norm["type"] as? String ?? ""
             switch t {
-            case "BertNormalizer":
+            case "BertNormalizer" where top:
                 let lower = norm["lowercase"] as? Bool ?? true
                 bert = (norm["clean_text"] as? Bool ?? true, norm["handle_chinese_chars"] as? Bool ?? true,
                         norm["strip_accents"] as? Bool ?? lower, lower)
+            case "Sequence":
+                for (i, q) in ((norm["normalizers"] as? [[String: Any]]) ?? []).enumerated() {
+                    try addNormalizer(q, "\(key).normalizers[\(i)]", top: false)
+                }
+            case "Prepend":
+                guard let text = norm["prepend"] as? String else {
+                    throw TokenizerError.invalid(path: path, key: "\(key).prepend", message: "needs a string")
+                }
+                normalizerSteps.append(.prepend(Array(text.utf8)))
+            case "Replace":
+                guard let from = (norm["pattern"] as? [String: Any])?["String"] as? String, !from.isEmpty else {
+                    throw TokenizerError.unsupportedComponent(path: path, kind: "normalizer Replace pattern",
+                                                              name: "\(norm["pattern"] ?? "none") (only a String)")
+                }
+                normalizerSteps.append(.replace(Array(from.utf8), Array((norm["content"] as? String ?? "").utf8)))
             default:
                 throw TokenizerError.unsupportedComponent(path: path, kind: "normalizer", name: t)
             }
         }
+        if let norm = root["normalizer"] as? [String: Any] { try addNormalizer(norm, "normalizer", top: true) }
+        let rule = TextRule(steps: normalizerSteps + textSteps)
 
         let packedTexts = ByteStrings(tokenTexts)
         var p = Parts(algorithm: .wordPiece, tokenTexts: packedTexts, literal: literal, pieces: packedTexts,
@@ -150,21 +194,26 @@ extension Tokenizer {
             let merges = try Tokenizer.mergeTable(mergeList, literal: literal, path: path)
             let ignoreMerges = model["ignore_merges"] as? Bool ?? false
             if byteLevel {
+                guard rule.steps.isEmpty else {
+                    throw TokenizerError.unsupportedComponent(
+                        path: path, kind: "byte-level BPE with", name: metaspace ? "Metaspace" : "a Prepend/Replace normalizer")
+                }
                 p.algorithm = .byteLevelBPE
                 let raw = ByteStringTable(capacity: n)
                 let decoded = tokenTexts.map { ByteLevel.decode($0) }
                 for (i, r) in decoded.enumerated() where types[i] == .normal { if let r = r { raw.insert(r, value: Int32(i)) } }
                 p.engine = .bpe(BPEModel(vocab: raw, merges: merges, symbolPerByte: true, ignoreMerges: ignoreMerges,
                                          newlineRunsWhole: false, byteFallback: (0 ..< 256).map { raw.lookup([UInt8($0)]) }),
-                                PreTokenizer(stages: stages), escapeSpaces: false)
+                                PreTokenizer(stages: stages), TextRule())
                 p.pieces = ByteStrings(tokenTexts.enumerated().map { i, t in types[i] == .normal ? (decoded[i] ?? t) : t })
             } else {
                 p.algorithm = .sentencePieceBPE
                 let fallback = model["byte_fallback"] as? Bool ?? false
+                let byteIds: [Int32] = (0 ..< 256).map { fallback ? literal.lookup(String(format: "<0x%02X>", $0)) : -1 }
                 p.engine = .bpe(BPEModel(vocab: literal, merges: merges, symbolPerByte: false, ignoreMerges: ignoreMerges,
-                                         newlineRunsWhole: false,
-                                         byteFallback: (0 ..< 256).map { fallback ? literal.lookup(String(format: "<0x%02X>", $0)) : -1 }),
-                                PreTokenizer(stages: stages), escapeSpaces: false)
+                                         newlineRunsWhole: false, byteFallback: byteIds),
+                                PreTokenizer(stages: stages), rule)
+                try Tokenizer.sentencePieceDecoder(root["decoder"] as? [String: Any], byteIds: byteIds, into: &p, path: path)
             }
             if let u = model["unk_token"] as? String, literal.lookup(u) >= 0 { p.unk = Int(literal.lookup(u)) }
         default:
@@ -221,5 +270,44 @@ extension Tokenizer {
         p.addsEOS = !p.suffixIds.isEmpty
         p.prefixSpace = addPrefixSpace
         self.init(p)
+    }
+
+    /// The decoder of a SentencePiece-style BPE file (Llama-2, Mistral, Gemma): `Replace` of `▁` by a space,
+    /// `ByteFallback` (`<0xNN>` tokens are bytes), `Fuse`, and `Strip` of one leading space (the space the
+    /// normalizer or Metaspace put in front), usually in a `Sequence`. Without a decoder, pieces are joined as
+    /// spelled.
+    static func sentencePieceDecoder(_ dec: [String: Any]?, byteIds: [Int32], into p: inout Parts, path: String) throws {
+        guard let dec else { return }
+        var unescape = false, bytes = false, strip = 0
+        func visit(_ d: [String: Any], _ key: String) throws {
+            let t = d["type"] as? String ?? ""
+            switch t {
+            case "Sequence":
+                for (i, q) in ((d["decoders"] as? [[String: Any]]) ?? []).enumerated() { try visit(q, "\(key).decoders[\(i)]") }
+            case "Replace":
+                guard (d["pattern"] as? [String: Any])?["String"] as? String == "\u{2581}", d["content"] as? String == " " else {
+                    throw TokenizerError.unsupportedComponent(path: path, kind: "decoder Replace",
+                                                              name: "\(d["pattern"] ?? "none") (only ▁ to a space)")
+                }
+                unescape = true
+            case "ByteFallback": bytes = true
+            case "Fuse": break   // pieces are joined anyway
+            case "Strip":
+                guard d["content"] as? String == " ", (d["stop"] as? NSNumber)?.intValue ?? 0 == 0 else {
+                    throw TokenizerError.unsupportedComponent(path: path, kind: "decoder Strip", name: "other than leading spaces")
+                }
+                strip = (d["start"] as? NSNumber)?.intValue ?? 0
+            default:
+                throw TokenizerError.unsupportedComponent(path: path, kind: "decoder", name: t)
+            }
+        }
+        try visit(dec, "decoder")
+        guard strip <= 1 else {
+            throw TokenizerError.unsupportedComponent(path: path, kind: "decoder Strip", name: "start \(strip)")
+        }
+        if unescape { p.pieceRule = .escaped }
+        if bytes { for id in byteIds where id >= 0 && p.types[Int(id)] == .normal { p.types[Int(id)] = .byte } }
+        // Decoding drops the first space of the text, as SentencePiece's dummy prefix does.
+        p.addSpacePrefix = strip == 1
     }
 }

@@ -6,6 +6,8 @@ Writes into Tests/LoupeModelsTests/Fixtures/:
   tokenizer_gemma3.json    the same texts with gemma-3-270m's GGUF tokenizer
   tokenizer_minilm.json    all-MiniLM-L6-v2 tokenizer.json: ids with and without [CLS]/[SEP], and decoded text
   tokenizer_tinybpe.json   a small byte-level BPE tokenizer.json trained here with `tokenizers`, and its ids
+  tokenizer_spm_json.json  SentencePiece-style BPE tokenizer.jsons (Llama-2, Metaspace, Gemma styles) trained here
+                           with `tokenizers`: ids with and without special tokens, decoded text
   chat_templates.json      templates x conversations x add_generation_prompt, rendered with jinja2
 
 References:
@@ -151,6 +153,77 @@ TINY_BPE_TEXTS = [
     "<|endoftext|> is special",
     "",
 ]
+
+# SentencePiece-style BPE tokenizer.json files (Llama-2, Mistral, Gemma as Hugging Face ships them): raw UTF-8 with
+# "▁" for spaces, <0xNN> byte fallback, in the three ways those files put the "▁" in.
+SPM_JSON_CORPUS = TINY_BPE_CORPUS + [
+    "Hello world. Hello there, world of words and wonders.",
+    "the theory that these thoughts are thorough",
+]
+
+SPM_JSON_TEXTS = [
+    "Hello world",
+    " Hello world",
+    "  two leading spaces and  double  inside ",
+    "line one\nline two\n\n",
+    "naïve café 中文 🦙",
+    "Hello</s>world",
+    "<s>Hello world</s>",
+    "</s> after a special token",
+    "zyxwv qq",
+    "",
+]
+
+
+def spm_json_tokenizers():
+    """Three tokenizer.json files over one trained vocabulary: <unk> <s> </s>, the 256 <0xNN> byte tokens, then
+    BPE pieces trained here; merges from the trainer."""
+    from tokenizers import trainers, processors
+    base = Tokenizer(models.BPE(unk_token="<unk>"))
+    base.normalizer = normalizers.Sequence([normalizers.Prepend("\u2581"), normalizers.Replace(" ", "\u2581")])
+    trainer = trainers.BpeTrainer(vocab_size=360, special_tokens=["<unk>", "<s>", "</s>"], show_progress=False)
+    base.train_from_iterator(SPM_JSON_CORPUS, trainer=trainer)
+    trained = json.loads(base.to_str())["model"]
+    vocab = {"<unk>": 0, "<s>": 1, "</s>": 2}
+    for b in range(256):
+        vocab[f"<0x{b:02X}>"] = len(vocab)
+    for piece, _ in sorted(trained["vocab"].items(), key=lambda kv: kv[1]):
+        if piece not in vocab:
+            vocab[piece] = len(vocab)
+    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in trained["merges"]]
+
+    def make(kind):
+        tk = Tokenizer(models.BPE(vocab=vocab, merges=merges, unk_token="<unk>", byte_fallback=True, fuse_unk=True))
+        # Llama-2's and Mistral's decoder: spaces back, <0xNN> as bytes, and the one space put in front dropped.
+        strip_decoder = decoders.Sequence([decoders.Replace("\u2581", " "), decoders.ByteFallback(), decoders.Fuse(),
+                                           decoders.Strip(" ", 1, 0)])
+        if kind == "llama2":      # Llama-2's file: normalizer Prepend + Replace
+            tk.normalizer = normalizers.Sequence([normalizers.Prepend("\u2581"), normalizers.Replace(" ", "\u2581")])
+            tk.decoder = strip_decoder
+        elif kind == "metaspace":  # newer files (Mistral v0.3, Llama-2 legacy=False): Metaspace, first fragment only
+            tk.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="first", split=False)
+            tk.decoder = strip_decoder
+        elif kind == "metaspace-split":
+            tk.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always", split=True)
+            tk.decoder = strip_decoder
+        else:                     # Gemma's file: spaces replaced, nothing prepended
+            tk.normalizer = normalizers.Replace(" ", "\u2581")
+            tk.decoder = decoders.Sequence([decoders.Replace("\u2581", " "), decoders.ByteFallback(), decoders.Fuse()])
+        tk.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in ["<unk>", "<s>", "</s>"]])
+        tk.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", 1)])
+        return tk
+
+    out = []
+    for kind in ["llama2", "metaspace", "metaspace-split", "gemma"]:
+        tk = make(kind)
+        cases = []
+        for t in SPM_JSON_TEXTS:
+            ids = tk.encode(t, add_special_tokens=False).ids
+            cases.append({"text": t, "ids": ids, "ids_special": tk.encode(t, add_special_tokens=True).ids,
+                          "decoded": tk.decode(ids, skip_special_tokens=True),
+                          "decoded_special": tk.decode(ids, skip_special_tokens=False)})
+        out.append({"kind": kind, "tokenizer": json.loads(tk.to_str()), "cases": cases})
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -418,7 +491,7 @@ def main():
     home = Path(os.environ.get("LOUPE_HOME", Path.home() / ".loupe"))
     ap.add_argument("--models", type=Path, default=home / "models")
     ap.add_argument("--vocab", type=Path, default=ROOT.parent / "shared" / "data" / "llama-vocab")
-    ap.add_argument("--only", choices=["chat", "tokenizers"], help="regenerate only these fixtures")
+    ap.add_argument("--only", choices=["chat", "tokenizers", "spm-json"], help="regenerate only these fixtures")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
 
@@ -429,6 +502,10 @@ def main():
 
     if args.only == "chat":
         write("chat_templates.json", chat_fixtures(args.models, args.vocab))
+        return
+    if args.only == "spm-json":
+        write("tokenizer_spm_json.json", {"reference": f"tokenizers {tokenizers.__version__}",
+                                          "tokenizers": spm_json_tokenizers()})
         return
 
     for name, rel in [("smollm2", "smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf"),
@@ -464,6 +541,8 @@ def main():
                   for t in TINY_BPE_TEXTS],
     })
 
+    write("tokenizer_spm_json.json", {"reference": f"tokenizers {tokenizers.__version__}",
+                                      "tokenizers": spm_json_tokenizers()})
     write("chat_templates.json", chat_fixtures(args.models, args.vocab))
 
 

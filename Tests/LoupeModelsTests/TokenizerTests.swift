@@ -131,6 +131,32 @@ final class TokenizerTests: XCTestCase {
         }
     }
 
+    /// SentencePiece-style BPE tokenizer.jsons (raw UTF-8, `▁` for spaces, `<0xNN>` byte fallback) in the ways
+    /// Hugging Face files put the `▁` in: Llama-2's normalizer (Prepend + Replace, a Strip decoder), Metaspace with
+    /// `prepend_scheme` first (Mistral) and always with `split`, and Gemma's bare Replace. Ids with and without the
+    /// post-processor's `<s>`, and decoded text with and without special tokens, against PyPI `tokenizers`
+    /// (Tests/Fixtures/make_tokenizer_fixtures.py).
+    func testTokenizerJSONSentencePieceBPE() throws {
+        let fx = try TokenizerFixtures.json("tokenizer_spm_json.json")
+        let variants = fx["tokenizers"] as! [[String: Any]]
+        XCTAssertEqual(variants.map { $0["kind"] as! String }, ["llama2", "metaspace", "metaspace-split", "gemma"])
+        for v in variants {
+            let kind = v["kind"] as! String
+            let data = try JSONSerialization.data(withJSONObject: v["tokenizer"]!)
+            let tok = try Tokenizer(tokenizerJSONData: data, path: "\(kind).json")
+            XCTAssertEqual(tok.algorithm, .sentencePieceBPE, kind)
+            for c in v["cases"] as! [[String: Any]] {
+                let text = c["text"] as! String, ids = c["ids"] as! [Int]
+                XCTAssertEqual(tok.encode(text, addSpecial: false), ids, "\(kind) \(text.debugDescription)")
+                XCTAssertEqual(tok.encode(text, addSpecial: true), c["ids_special"] as! [Int], "\(kind) \(text.debugDescription)")
+                XCTAssertEqual(tok.decode(ids, skipSpecial: true), c["decoded"] as! String,
+                               "\(kind) decode \(text.debugDescription)")
+                XCTAssertEqual(tok.decode(ids), c["decoded_special"] as! String,
+                               "\(kind) decode with specials \(text.debugDescription)")
+            }
+        }
+    }
+
     /// The compact tables: a spelling index over shared strings (the last of equal strings wins, as llama.cpp's
     /// `token_to_id` does) answers like a table that owns its keys, and narrow (16-bit) merge slots like wide ones.
     func testCompactTablesAgreeWithPlainOnes() {
