@@ -6,7 +6,8 @@ import Foundation
 /// (`init(tokenizerJSON:)`). Four algorithms:
 /// - byte-level BPE (`tokenizer.ggml.model = gpt2`: GPT-2, LLaMA-3, Qwen, SmolLM, StarCoder, Falcon, DeepSeek, ...),
 ///   with the word splitter named by `tokenizer.ggml.pre` (see `PreTokenizer`);
-/// - SentencePiece-style BPE on raw UTF-8 with `▁` for spaces (`gemma4`);
+/// - SentencePiece-style BPE on raw UTF-8 with `▁` for spaces (`gemma4`; the `tokenizer.json`s of Llama 2, Mistral,
+///   Gemma);
 /// - SentencePiece scores (`llama`: LLaMA-1/2, Mistral, Phi-3, Gemma 1-3), with `<0xNN>` byte fallback;
 /// - WordPiece (`bert`, and BERT `tokenizer.json`s such as all-MiniLM-L6-v2).
 ///

@@ -85,6 +85,21 @@ final class HFCheckpointTests: XCTestCase {
         XCTAssertEqual(m.config.ropeBaseLocal, 10_000)
     }
 
+    /// With a sliding window of 3, the plain attention path (four queries per pass, `dot4`, where a window leaves
+    /// no key that all four see) and the hooked path (one query at a time) give the same bits, at every length
+    /// from one group of four to several with a tail.
+    func testGemma3SlidingWindowPlainAndHookedPathsAgree() throws {
+        let (dir, f) = try checkpoint("gemma3")
+        let m = try LanguageModel.load(path: dir.path)
+        XCTAssertEqual(m.config.slidingWindow, 3)
+        for n in [4, 7, f.ids.count] {
+            let ids = Array(f.ids.prefix(n))
+            let plain = try m.logits(ids)
+            let hooked = try m.forward(ids: ids, interventions: ["blocks.*.attn.hook_pattern": .apply { $0 }])
+            XCTAssertEqual(hooked.logits.scalars.map(\.bitPattern), plain.scalars.map(\.bitPattern), "\(n) tokens")
+        }
+    }
+
     func testGemma3ConditionalGenerationTextPartMatchesReference() throws {
         _ = try checkLogits("gemma3_mm", weightType: .f32)
     }
