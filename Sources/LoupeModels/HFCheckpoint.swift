@@ -86,6 +86,7 @@ public enum HFCheckpoint {
 
         var scale = 1.0
         var ropeFactors: [Double]?
+        var llama3: Llama3RoPEScaling?
         let ropeBase = c.ropeTheta ?? (arch == .gemma3 ? 1_000_000 : 10_000)
         if let rs = c.ropeScaling {
             let type = (rs["rope_type"] as? String) ?? (rs["type"] as? String) ?? "default"
@@ -97,7 +98,9 @@ public enum HFCheckpoint {
                 }
                 scale = f
             case "llama3":
-                ropeFactors = try llama3FreqFactors(rs, base: ropeBase, dims: headDim, path: path)
+                let p = try llama3Scaling(rs, path: path)
+                llama3 = p
+                ropeFactors = p.factors(base: ropeBase, dims: headDim)
             default:
                 throw bad("rope_scaling.rope_type",
                           "'\(type)' scaling is not supported (Loupe runs default, linear and llama3 RoPE)")
@@ -135,6 +138,7 @@ public enum HFCheckpoint {
             qkNorm: arch == .qwen3 || arch == .gemma3, sandwichNorms: arch == .gemma3,
             finalLogitSoftcap: c.finalLogitSoftcapping.flatMap { $0 > 0 ? Float($0) : nil })
         m.ropeFreqFactors = ropeFactors
+        m.llama3RoPEScaling = llama3
         if arch == .gemma3 {
             // transformers multiplies by embed_scale cast to the weights' dtype; llama.cpp (and Loupe's GGUF path)
             // by the exact sqrt(d_model). The exact value is kept so both paths give one model.
@@ -168,14 +172,9 @@ public enum HFCheckpoint {
 }
 
 extension HFCheckpoint {
-    /// Per-pair frequency divisors of "llama3" rope scaling (Llama 3.1 / 3.2), as transformers'
-    /// `_compute_llama3_parameters` defines them. With inv_i = base^(-2i/dims) and wavelength 2 pi / inv_i:
-    /// pairs turning faster than `original_max_position_embeddings / high_freq_factor` positions per turn keep their
-    /// frequency (divisor 1); pairs slower than `original_max_position_embeddings / low_freq_factor` are divided by
-    /// `factor`; in between, the new frequency is (1 - s) inv_i / factor + s inv_i with
-    /// s = (original / wavelength - low) / (high - low), i.e. divisor 1 / ((1 - s) / factor + s). These are the
-    /// numbers llama.cpp's converter stores as `rope_freqs.weight`, so both loaders build the same table.
-    static func llama3FreqFactors(_ rs: [String: Any], base: Double, dims: Int, path: String) throws -> [Double] {
+    /// config.json's "llama3" `rope_scaling` parameters, checked (the factors follow from them:
+    /// `Llama3RoPEScaling.factors`).
+    static func llama3Scaling(_ rs: [String: Any], path: String) throws -> Llama3RoPEScaling {
         func number(_ key: String) throws -> Double {
             guard let v = rs[key] else { throw ModelFileError.missing(path: path, what: "field", name: "rope_scaling.\(key)") }
             guard let n = v as? NSNumber, String(cString: n.objCType) != "c", n.doubleValue.isFinite else {
@@ -193,15 +192,10 @@ extension HFCheckpoint {
         guard high > low else {
             throw bad("high_freq_factor", "must be greater than low_freq_factor (\(low)), got \(high)")
         }
-        guard original > 0 else { throw bad("original_max_position_embeddings", "must be positive, got \(original)") }
-        let lowFreqWavelength = original / low, highFreqWavelength = original / high
-        return (0..<dims / 2).map { i in
-            let wavelength = 2 * Double.pi / pow(base, -2 * Double(i) / Double(dims))
-            if wavelength < highFreqWavelength { return 1 }
-            if wavelength > lowFreqWavelength { return factor }
-            let smooth = (original / wavelength - low) / (high - low)
-            return 1 / ((1 - smooth) / factor + smooth)
+        guard original > 0, original == original.rounded(), original < 1e12 else {
+            throw bad("original_max_position_embeddings", "must be a positive whole number, got \(original)")
         }
+        return Llama3RoPEScaling(factor: factor, lowFreqFactor: low, highFreqFactor: high, originalContext: Int(original))
     }
 }
 

@@ -56,6 +56,9 @@ public struct ModelConfig: Sendable, Equatable, CustomStringConvertible {
     /// base^(-2i/ropeDims) / factors[i] per position. Llama 3.1+ "llama3" scaling: a GGUF file's `rope_freqs.weight`,
     /// or computed from config.json's `rope_scaling`. nil for plain RoPE.
     public var ropeFreqFactors: [Double]? = nil
+    /// The config.json parameters `ropeFreqFactors` came from, for a model read from a Hugging Face folder, so that a
+    /// safetensors export can state them again; nil for GGUF files, which store only the factors.
+    public var llama3RoPEScaling: Llama3RoPEScaling? = nil
     /// How many leading dimensions of each head RoPE rotates (the rest pass through).
     public var ropeDims: Int
     public var ropeStyle: RoPEStyle
@@ -212,5 +215,44 @@ extension ModelConfig {
         }
         try config.validate(path: file.path)
         return config
+    }
+}
+
+/// "llama3" RoPE scaling (Llama 3.1 / 3.2) as config.json's `rope_scaling` states it.
+public struct Llama3RoPEScaling: Equatable, Sendable {
+    public var factor: Double
+    public var lowFreqFactor: Double
+    public var highFreqFactor: Double
+    public var originalContext: Int
+
+    public init(factor: Double, lowFreqFactor: Double, highFreqFactor: Double, originalContext: Int) {
+        self.factor = factor
+        self.lowFreqFactor = lowFreqFactor
+        self.highFreqFactor = highFreqFactor
+        self.originalContext = originalContext
+    }
+
+    /// Per-pair frequency divisors, as transformers' `_compute_llama3_parameters` defines them. With
+    /// inv_i = base^(-2i/dims) and wavelength 2 pi / inv_i: pairs turning faster than `originalContext /
+    /// highFreqFactor` positions per turn keep their frequency (divisor 1); pairs slower than `originalContext /
+    /// lowFreqFactor` are divided by `factor`; in between, the new frequency is (1 - s) inv_i / factor + s inv_i with
+    /// s = (original / wavelength - low) / (high - low), i.e. divisor 1 / ((1 - s) / factor + s). These are the
+    /// numbers llama.cpp's converter stores as `rope_freqs.weight`, so both loaders build the same table.
+    public func factors(base: Double, dims: Int) -> [Double] {
+        let original = Double(originalContext)
+        let lowFreqWavelength = original / lowFreqFactor, highFreqWavelength = original / highFreqFactor
+        return (0..<dims / 2).map { i in
+            let wavelength = 2 * Double.pi / pow(base, -2 * Double(i) / Double(dims))
+            if wavelength < highFreqWavelength { return 1 }
+            if wavelength > lowFreqWavelength { return factor }
+            let smooth = (original / wavelength - lowFreqFactor) / (highFreqFactor - lowFreqFactor)
+            return 1 / ((1 - smooth) / factor + smooth)
+        }
+    }
+
+    /// config.json's `rope_scaling` object.
+    public var configJSON: [String: Any] {
+        ["rope_type": "llama3", "factor": factor, "low_freq_factor": lowFreqFactor, "high_freq_factor": highFreqFactor,
+         "original_max_position_embeddings": originalContext]
     }
 }

@@ -187,6 +187,24 @@ final class RoPEScalingTests: XCTestCase {
         XCTAssertNotNil(m.file.tensor(named: "rope_freqs.weight"))
         let worst = try check(m, try logitsFixture())
         print("random-llama3 HF folder: max |Δ log-softmax| over the top-50 = \(String(format: "%.5f", worst))")
+
+        // Kept from config.json, the four parameters go back into the config.json of a safetensors export, and the
+        // exported folder loads to the same model.
+        XCTAssertEqual(m.config.llama3RoPEScaling?.originalContext,
+                       ((try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("config.json")))
+                         as? [String: Any])["rope_scaling"] as? [String: Any])?["original_max_position_embeddings"] as? Int))
+        let out = dir.appendingPathComponent("exported")
+        try TrainableModel(m).save(safetensors: out.path)
+        let written = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("config.json")))
+                                    as? [String: Any])
+        let rs = try XCTUnwrap(written["rope_scaling"] as? [String: Any])
+        XCTAssertEqual(rs["rope_type"] as? String, "llama3")
+        let back = try LanguageModel.load(huggingFace: out.path)
+        XCTAssertEqual(back.config.llama3RoPEScaling, m.config.llama3RoPEScaling)
+        XCTAssertEqual(back.config.ropeFreqFactors, m.config.ropeFreqFactors)
+        let ids = (0..<96).map { ($0 * 37 + 11) % 200 + 5 }
+        let a = try m.logits(ids).scalars, b = try back.logits(ids).scalars
+        XCTAssertLessThan(zip(a, b).map { abs($0 - $1) }.max()!, 1e-4 * (a.map(abs).max()! + 1), "exported logits")
     }
 
     func testRopeFreqsOfWrongLengthNamesTheTensor() throws {

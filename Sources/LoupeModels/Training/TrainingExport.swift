@@ -38,13 +38,18 @@ extension TrainableModel {
     /// Two layout differences from GGUF are undone: llama's q/k rows, which llama.cpp's converter permuted from
     /// rotate-half into adjacent pairs, are permuted back; Gemma's norm weights, to which the converter added 1,
     /// get the 1 taken away (transformers' Gemma RMSNorm multiplies by 1 + w). No tokenizer files are written:
-    /// the GGUF file carries the tokenizer.
+    /// the GGUF file carries the tokenizer. Llama 3 RoPE scaling is written as config.json's four `rope_scaling`
+    /// parameters, which a model read from a Hugging Face folder keeps; a GGUF file stores only the per-pair factors,
+    /// so a model read from one refuses (save it as GGUF).
     public func save(safetensors directory: String, dtype: SafetensorsDType = .f32) throws {
-        // config.json states llama3 scaling only through its four parameters, which a model read from GGUF
-        // (rope_freqs.weight) does not carry: refuse rather than write a config that loads with plain RoPE.
-        if config.ropeFreqFactors != nil {
-            throw TrainingError.save(path: directory, message: "this model scales RoPE per frequency (llama3 "
-                + "rope_freqs), which config.json cannot state from the factors alone; save it as GGUF, which keeps them")
+        // config.json states llama3 scaling only through its four parameters: a model read from a Hugging Face
+        // folder keeps them; one read from GGUF (rope_freqs.weight) does not, and the save refuses rather than write
+        // a config that would load with other frequencies.
+        if let factors = config.ropeFreqFactors {
+            guard let p = config.llama3RoPEScaling, p.factors(base: config.ropeBase, dims: config.ropeDims) == factors else {
+                throw TrainingError.save(path: directory, message: "this model scales RoPE per frequency (llama3 "
+                    + "rope_freqs), which config.json cannot state from the factors alone; save it as GGUF, which keeps them")
+            }
         }
         let fm = FileManager.default
         do { try fm.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
@@ -140,6 +145,7 @@ extension TrainableModel {
         if let b = tokenizer?.bos { j["bos_token_id"] = b }
         if let e = tokenizer?.eos { j["eos_token_id"] = e }
         if c.ropeScale != 1 { j["rope_scaling"] = ["rope_type": "linear", "factor": c.ropeScale] }
+        if c.ropeFreqFactors != nil, let p = c.llama3RoPEScaling { j["rope_scaling"] = p.configJSON }
         switch c.architecture {
         case .llama:
             j["architectures"] = ["LlamaForCausalLM"]; j["model_type"] = "llama"
