@@ -1,3 +1,4 @@
+import CBLAS
 import Foundation
 import LoupeTensor
 
@@ -139,6 +140,33 @@ extension InferenceSession {
         let pairs = c.heads * T, hd = c.headDim
         let keyCap = s.keyCapacity
         let work = pairs * (pos0 + T) * hd
+        if attendsInTiles(T) {
+            // Jobs (head, tile), the tiles with most keys first, dealt round-robin so the threads' shares match.
+            let tiles = (T + Self.attentionTile - 1) / Self.attentionTile
+            withSingleThreadedBLAS {
+                KernelPool.shared.run(parallel: work >= 1 << 16) { part, parts in
+                    let buffer = s.scores + part * Self.attentionTile * keyCap
+                    var job = part
+                    while job < c.heads * tiles {
+                        let tile = tiles - 1 - job / c.heads, h = job % c.heads
+                        let t0 = tile * Self.attentionTile, t1 = Swift.min(T, t0 + Self.attentionTile)
+                        let (kLo, kHi) = tileKeys(t0, t1, pos0: pos0, window: window)
+                        let nk = kHi - kLo + 1
+                        tileScores(layer: l, head: h, t0, t1, kLo: kLo, kHi: kHi, into: buffer, ldc: nk)
+                        for t in t0..<t1 {
+                            let p = pos0 + t, lo = firstKey(p, window: window)
+                            let row = buffer + (t - t0) * nk
+                            softmaxRow(row + (lo - kLo), p - lo + 1)
+                            if lo > kLo { row.update(repeating: 0, count: lo - kLo) }
+                            if p < kHi { (row + (p - kLo + 1)).update(repeating: 0, count: kHi - p) }
+                        }
+                        tileContext(layer: l, head: h, t0, t1, kLo: kLo, kHi: kHi, weights: buffer, ldw: nk)
+                        job += parts
+                    }
+                }
+            }
+            return
+        }
         KernelPool.shared.run(parallel: work >= 1 << 16) { part, parts in
             // Head-major order: consecutive pairs of one worker read the same keys.
             attendPairs(KernelPool.split(pairs, part: part, parts: parts), row: s.scores + part * 4 * keyCap, layer: l,
@@ -186,6 +214,39 @@ extension InferenceSession {
         }
     }
 
+    // MARK: Batched passes: tiles through sgemm
+
+    /// Queries per tile of a batched pass. A tile multiplies its queries with every key its last query sees, so
+    /// the causal triangle costs whole tiles: 32 rows waste at most a quarter at 128 tokens, little at thousands.
+    static let attentionTile = 32
+
+    /// Whether a pass of `T` queries runs in sgemm tiles (both paths ask, so they take the same arithmetic): every
+    /// batched pass when OpenBLAS is there. One query (a decode step) goes through the dot kernels.
+    func attendsInTiles(_ T: Int) -> Bool { T >= 2 && (try? BLAS.ensureLoaded()) != nil }
+
+    /// Keys [lo, hi] that the queries t0..<t1 see between them.
+    @inline(__always) func tileKeys(_ t0: Int, _ t1: Int, pos0: Int, window: Int?) -> (Int, Int) {
+        (firstKey(pos0 + t0, window: window), pos0 + t1 - 1)
+    }
+
+    /// c[r * ldc + (j - kLo)] = scale * q_{t0 + r} . k_j for the tile's queries and keys kLo...kHi of head `h`.
+    func tileScores(layer l: Int, head h: Int, _ t0: Int, _ t1: Int, kLo: Int, kHi: Int,
+                    into c: UnsafeMutablePointer<Float>, ldc: Int) {
+        let cf = model.config, hd = cf.headDim, g = h / (cf.heads / cf.kvHeads)
+        loupe_sgemm(0, 1, Int32(t1 - t0), Int32(kHi - kLo + 1), Int32(hd), cf.attentionScale,
+                    scratch.q + t0 * cf.qDim + h * hd, Int32(cf.qDim), cache.keys[l] + kLo * cf.kvDim + g * hd,
+                    Int32(cf.kvDim), 0, c, Int32(ldc))
+    }
+
+    /// z_t = sum_j w[t, j] v_j over keys kLo...kHi of head `h`, for the tile's queries (weights row stride `ldw`).
+    func tileContext(layer l: Int, head h: Int, _ t0: Int, _ t1: Int, kLo: Int, kHi: Int,
+                     weights w: UnsafePointer<Float>, ldw: Int) {
+        let cf = model.config, hd = cf.headDim, g = h / (cf.heads / cf.kvHeads)
+        loupe_sgemm(0, 0, Int32(t1 - t0), Int32(hd), Int32(kHi - kLo + 1), 1, w, Int32(ldw),
+                    cache.values[l] + kLo * cf.kvDim + g * hd, Int32(cf.kvDim), 0,
+                    scratch.z + t0 * cf.qDim + h * hd, Int32(cf.qDim))
+    }
+
     /// Attention with hooks, masks and the callback: materializes [heads, T, T_key] scores.
     func attendHooked(layer l: Int, T: Int, pos0: Int, window: Int?, hooks: HookRun, name: String) throws {
         let c = model.config, s = scratch, options = hooks.options
@@ -212,6 +273,20 @@ extension InferenceSession {
             }
             mask = m.scalars
         }
+        let tiled = attendsInTiles(T), tile = Self.attentionTile
+        if tiled {
+            // The plain path's tiles, written into the full rows (-inf outside each query's keys below).
+            withSingleThreadedBLAS {
+                for h in 0..<heads {
+                    var t0 = 0
+                    while t0 < T {
+                        let t1 = Swift.min(T, t0 + tile), (kLo, kHi) = tileKeys(t0, t1, pos0: pos0, window: window)
+                        tileScores(layer: l, head: h, t0, t1, kLo: kLo, kHi: kHi, into: S + (h * T + t0) * tk + kLo, ldc: tk)
+                        t0 = t1
+                    }
+                }
+            }
+        }
         for h in 0..<heads {
             let g = h / group
             for t in 0..<T {
@@ -219,7 +294,7 @@ extension InferenceSession {
                 let row = S + (h * T + t) * tk
                 let qv = s.q + t * qDim + h * hd
                 for j in 0..<tk {
-                    row[j] = j >= lo && j <= p ? dot(qv, K + j * kvDim + g * hd, hd) * scale : -.infinity
+                    if j < lo || j > p { row[j] = -.infinity } else if !tiled { row[j] = dot(qv, K + j * kvDim + g * hd, hd) * scale }
                 }
                 if let mask {
                     let mr = maskRows == 1 ? 0 : t
@@ -262,14 +337,31 @@ extension InferenceSession {
 
         for h in 0..<heads {
             let g = h / group
-            for t in 0..<T {
-                let p = pos0 + t, lo = firstKey(p, window: window)
-                let row = S + (h * T + t) * tk
-                let out = s.z + t * qDim + h * hd
-                // The causal range first, with the same arithmetic as `attend`; then any weight an intervention put
-                // outside it.
-                weightedSum(row + lo, V + lo * kvDim + g * hd, rows: p - lo + 1, stride: kvDim, into: out, hd)
-                for j in 0..<tk where (j < lo || j > p) && row[j] != 0 { axpy(row[j], V + j * kvDim + g * hd, out, hd) }
+            if tiled {
+                // The plain path's products over each tile's keys; then any weight an intervention put outside them.
+                withSingleThreadedBLAS {
+                    var t0 = 0
+                    while t0 < T {
+                        let t1 = Swift.min(T, t0 + tile), (kLo, kHi) = tileKeys(t0, t1, pos0: pos0, window: window)
+                        tileContext(layer: l, head: h, t0, t1, kLo: kLo, kHi: kHi,
+                                    weights: S + (h * T + t0) * tk + kLo, ldw: tk)
+                        for t in t0..<t1 {
+                            let row = S + (h * T + t) * tk, out = s.z + t * qDim + h * hd
+                            for j in 0..<tk where (j < kLo || j > kHi) && row[j] != 0 { axpy(row[j], V + j * kvDim + g * hd, out, hd) }
+                        }
+                        t0 = t1
+                    }
+                }
+            } else {
+                for t in 0..<T {
+                    let p = pos0 + t, lo = firstKey(p, window: window)
+                    let row = S + (h * T + t) * tk
+                    let out = s.z + t * qDim + h * hd
+                    // The causal range first, with the same arithmetic as `attend`; then any weight an intervention
+                    // put outside it.
+                    weightedSum(row + lo, V + lo * kvDim + g * hd, rows: p - lo + 1, stride: kvDim, into: out, hd)
+                    for j in 0..<tk where (j < lo || j > p) && row[j] != 0 { axpy(row[j], V + j * kvDim + g * hd, out, hd) }
+                }
             }
             if let cb = callback, let ctx = contexts[h], let result = try cb(ctx) {
                 guard result.shape == [T, hd] else {

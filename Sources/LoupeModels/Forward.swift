@@ -18,7 +18,7 @@ final class Scratch {
     var gate, up: UnsafeMutablePointer<Float>
     /// [rows, vocab].
     var logits: UnsafeMutablePointer<Float>
-    /// Four score rows of keyCapacity per worker (the plain attention path scores four queries at a time).
+    /// `attentionTile` score rows of keyCapacity per worker (the plain attention path's tiles).
     var scores: UnsafeMutablePointer<Float>
     /// [heads, T, T_key] for the hooked attention path (grown on demand).
     var fullScores: UnsafeMutablePointer<Float>
@@ -60,7 +60,7 @@ final class Scratch {
         if keys > keyCapacity {
             let cap = max(keys, keyCapacity * 2)
             scores.deallocate()
-            scores = .allocate(capacity: 4 * cap * Scratch.workers)
+            scores = .allocate(capacity: InferenceSession.attentionTile * cap * Scratch.workers)
             keyCapacity = cap
         }
     }

@@ -85,15 +85,16 @@ final class HFCheckpointTests: XCTestCase {
         XCTAssertEqual(m.config.ropeBaseLocal, 10_000)
     }
 
-    /// With a sliding window of 3, the plain attention path (four queries per pass, `dot4`, where a window leaves
-    /// no key that all four see) and the hooked path (one query at a time) give the same bits, at every length
-    /// from one group of four to several with a tail.
+    /// With a sliding window of 3, the plain attention path and the hooked path (full score rows) give the same
+    /// bits, from one tile of the batched path to several with a partial last one.
     func testGemma3SlidingWindowPlainAndHookedPathsAgree() throws {
         let (dir, f) = try checkpoint("gemma3")
         let m = try LanguageModel.load(path: dir.path)
         XCTAssertEqual(m.config.slidingWindow, 3)
-        for n in [4, 7, f.ids.count] {
-            let ids = Array(f.ids.prefix(n))
+        // Up to 64 tokens (the context): two tiles of the batched path, and a partial second one.
+        let long = (0..<64).map { f.ids[$0 % f.ids.count] }
+        for n in [4, 7, f.ids.count, 33, 50, 64] {
+            let ids = Array(long.prefix(n))
             let plain = try m.logits(ids)
             let hooked = try m.forward(ids: ids, interventions: ["blocks.*.attn.hook_pattern": .apply { $0 }])
             XCTAssertEqual(hooked.logits.scalars.map(\.bitPattern), plain.scalars.map(\.bitPattern), "\(n) tokens")

@@ -303,6 +303,15 @@ public final class WeightMatrix: @unchecked Sendable {
     }
 }
 
+/// Runs `body` with OpenBLAS on one thread: for sgemm calls made from the pool's threads, each on its own share,
+/// which would otherwise contend with OpenBLAS's own threads for the same cores.
+func withSingleThreadedBLAS<R>(_ body: () throws -> R) rethrows -> R {
+    let threads = loupe_blas_get_threads()
+    if threads != 1 { loupe_blas_set_threads(1) }
+    defer { if threads != 1 { loupe_blas_set_threads(threads) } }
+    return try body()
+}
+
 /// Bytes a matrix made from an array owns (64-byte aligned).
 final class OwnedBytes {
     let pointer: UnsafeMutableRawPointer
@@ -331,11 +340,8 @@ final class PanelScratch: @unchecked Sendable {
         if buffers.count < parts || buffers[0].capacity < floats {
             buffers = (0..<parts).map { _ in PageBuffer(count: floats) }
         }
-        let threads = loupe_blas_get_threads()
-        if threads != 1 { loupe_blas_set_threads(1) }
-        defer { if threads != 1 { loupe_blas_set_threads(threads) } }
         let panels = buffers.map(\.pointer)
-        body { panels[$0] }
+        withSingleThreadedBLAS { body { panels[$0] } }
     }
 
     /// Returns the panels' pages to the kernel (decode never uses them; the next batched pass faults them back in).
