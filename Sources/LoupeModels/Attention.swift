@@ -8,10 +8,12 @@ import LoupeTensor
 // j in [lo, p] with lo = 0, or p - window + 1 on sliding-window layers (llama.cpp's rule: a key is hidden when
 // p - j >= window). Scores are scale * q.k; softmax; z = sum_j P_j v_j.
 //
-// Two paths share the row kernels below, so they give bit-identical results when nothing is changed:
-// - `attend`: one score row per worker, (head, query) pairs split over the cores; nothing is materialized.
+// Two paths share the kernels below, so they give bit-identical results when nothing is changed:
+// - `attend`: nothing is materialized beyond a worker's scratch. A batched pass (prefill) goes in tiles of
+//   `attentionTile` queries per head through sgemm (scores, then weights times V); a single query (decode) scores
+//   one key at a time with the dot kernels, its (head, query) pairs split over the cores.
 // - `attendHooked`: the full [heads, T, T_key] scores, for hooks that read or change scores or patterns, user masks
-//   and the attention callback.
+//   and the attention callback, computed by the same tiles or dots.
 
 /// Sum of a[i] * b[i], eight lanes at a time with two accumulators.
 @_optimize(speed) @inline(__always) func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
