@@ -226,9 +226,11 @@ public final class InferenceSession {
             }
             let local = c.slidingLayers[l]
             let rope = local ? (ropeLocal ?? ropeGlobal) : ropeGlobal
-            for t in 0..<T {
-                rope.apply(s.q + t * qDim, heads: c.heads, headDim: hd, position: pos0 + t)
-                rope.apply(s.k + t * kvDim, heads: c.kvHeads, headDim: hd, position: pos0 + t)
+            KernelPool.shared.run(count: T, chunk: Swift.max(1, T / 8), parallel: T >= 4) { range in
+                for t in range {
+                    rope.apply(s.q + t * qDim, heads: c.heads, headDim: hd, position: pos0 + t)
+                    rope.apply(s.k + t * kvDim, heads: c.kvHeads, headDim: hd, position: pos0 + t)
+                }
             }
             if let hooks, let name {
                 try hooks.visit(name + "attn.hook_rot_q", s.q, shape: [T, c.heads, hd], headAxis: 1)
@@ -307,10 +309,18 @@ public final class InferenceSession {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
 }
 
-/// y = x / sqrt(mean(x^2) + eps) * w, row by row (`y` may be `x`). Sums in double like llama.cpp.
-@_optimize(speed) func rmsNorm(_ x: UnsafeMutablePointer<Float>, _ w: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
+/// y = x / sqrt(mean(x^2) + eps) * w, row by row (`y` may be `x`). Sums in double like llama.cpp. The rows of a
+/// batched pass are split over the cores (each row's arithmetic is the same either way).
+func rmsNorm(_ x: UnsafeMutablePointer<Float>, _ w: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
              rows: Int, dim: Int, eps: Float) {
-    for r in 0..<rows {
+    KernelPool.shared.run(count: rows, chunk: Swift.max(1, rows / 8), parallel: rows >= 4 && rows * dim >= 1 << 13) { range in
+        rmsNorm(x, w, into: y, rows: range, dim: dim, eps: eps)
+    }
+}
+
+@_optimize(speed) func rmsNorm(_ x: UnsafeMutablePointer<Float>, _ w: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
+                               rows: Range<Int>, dim: Int, eps: Float) {
+    for r in rows {
         let xr = x + r * dim, yr = y + r * dim
         var acc = SIMD8<Float>(), i = 0
         var tail: Double = 0
