@@ -29,38 +29,6 @@ import LoupeTensor
     return s
 }
 
-/// `dot(q_i, b, n)` for four vectors q_i at once, with each one's arithmetic exactly that of `dot` (the same two
-/// accumulators, the same order), so the results are the same bits; each chunk of `b` is loaded once for the four.
-/// Prefill attention scores four queries against each key this way: `dot` spends two loads per multiply-add, this
-/// one a load and a quarter.
-@_optimize(speed) @inline(__always)
-func dot4(_ q0: UnsafePointer<Float>, _ q1: UnsafePointer<Float>, _ q2: UnsafePointer<Float>, _ q3: UnsafePointer<Float>,
-          _ b: UnsafePointer<Float>, _ n: Int) -> SIMD4<Float> {
-    var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-    var c0 = SIMD8<Float>(), c1 = SIMD8<Float>(), c2 = SIMD8<Float>(), c3 = SIMD8<Float>()
-    var i = 0
-    while i + 16 <= n {
-        let b0 = load8(b + i), b1 = load8(b + i + 8)
-        a0.addProduct(load8(q0 + i), b0); c0.addProduct(load8(q0 + i + 8), b1)
-        a1.addProduct(load8(q1 + i), b0); c1.addProduct(load8(q1 + i + 8), b1)
-        a2.addProduct(load8(q2 + i), b0); c2.addProduct(load8(q2 + i + 8), b1)
-        a3.addProduct(load8(q3 + i), b0); c3.addProduct(load8(q3 + i + 8), b1)
-        i += 16
-    }
-    if i + 8 <= n {
-        let b0 = load8(b + i)
-        a0.addProduct(load8(q0 + i), b0); a1.addProduct(load8(q1 + i), b0)
-        a2.addProduct(load8(q2 + i), b0); a3.addProduct(load8(q3 + i), b0)
-        i += 8
-    }
-    var s = SIMD4<Float>(hsum(a0 + c0), hsum(a1 + c1), hsum(a2 + c2), hsum(a3 + c3))
-    while i < n {
-        s[0] += q0[i] * b[i]; s[1] += q1[i] * b[i]; s[2] += q2[i] * b[i]; s[3] += q3[i] * b[i]
-        i += 1
-    }
-    return s
-}
-
 /// y += a * x.
 @_optimize(speed) @inline(__always) func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
     let av = SIMD8<Float>(repeating: a)
@@ -171,7 +139,7 @@ extension InferenceSession {
         }
         KernelPool.shared.run(parallel: work >= 1 << 16) { part, parts in
             // Head-major order: consecutive pairs of one worker read the same keys.
-            attendPairs(KernelPool.split(pairs, part: part, parts: parts), row: s.scores + part * 4 * keyCap, layer: l,
+            attendPairs(KernelPool.split(pairs, part: part, parts: parts), row: s.scores + part * Self.attentionTile * keyCap, layer: l,
                         T: T, pos0: pos0, window: window)
         }
     }
@@ -182,37 +150,15 @@ extension InferenceSession {
         let c = model.config, s = scratch
         let hd = c.headDim, kvDim = c.kvDim, qDim = c.qDim, group = c.heads / c.kvHeads
         let K = cache.keys[l], V = cache.values[l], scale = c.attentionScale
-        let keyCap = s.keyCapacity
-        var idx = range.lowerBound
-        while idx < range.upperBound {
+        for idx in range {
             let h = idx / T, t = idx % T
-            let g = h / group
-            // Four queries of one head at a time share each key's loads (`dot4`); the keys only some of them see
-            // (the causal edge, a sliding window's start) go one query at a time. The scores are `dot`'s either way.
-            let count = Swift.min(4, range.upperBound - idx, T - t)
-            var lo = SIMD4<Int>(), hi = SIMD4<Int>()   // key range [lo, hi] of each query
-            for i in 0..<count { hi[i] = pos0 + t + i; lo[i] = firstKey(hi[i], window: window) }
-            @inline(__always) func qv(_ i: Int) -> UnsafePointer<Float> { UnsafePointer(s.q + (t + i) * qDim + h * hd) }
-            @inline(__always) func key(_ j: Int) -> UnsafePointer<Float> { UnsafePointer(K + j * kvDim + g * hd) }
-            var shared = 0..<0
-            if count == 4 && lo[3] <= hi[0] {
-                shared = lo[3] ..< hi[0] + 1   // lo and hi grow with t: the keys all four see
-                let q0 = qv(0), q1 = qv(1), q2 = qv(2), q3 = qv(3)
-                let r0 = row - lo[0], r1 = row + keyCap - lo[1], r2 = row + 2 * keyCap - lo[2], r3 = row + 3 * keyCap - lo[3]
-                for j in shared {
-                    let d = dot4(q0, q1, q2, q3, key(j), hd)
-                    r0[j] = d[0] * scale; r1[j] = d[1] * scale; r2[j] = d[2] * scale; r3[j] = d[3] * scale
-                }
-            }
-            for i in 0..<count {
-                let r = row + i * keyCap - lo[i], q = qv(i)
-                for j in lo[i] ... hi[i] where !shared.contains(j) { r[j] = dot(q, key(j), hd) * scale }
-                let n = hi[i] - lo[i] + 1
-                softmaxRow(row + i * keyCap, n)
-                weightedSum(row + i * keyCap, V + lo[i] * kvDim + g * hd, rows: n, stride: kvDim,
-                            into: s.z + (t + i) * qDim + h * hd, hd)
-            }
-            idx += count
+            let g = h / group, p = pos0 + t
+            let lo = firstKey(p, window: window), n = p - lo + 1
+            let qv = s.q + t * qDim + h * hd
+            let kb = K + lo * kvDim + g * hd
+            for j in 0..<n { row[j] = dot(qv, kb + j * kvDim, hd) * scale }
+            softmaxRow(row, n)
+            weightedSum(row, V + lo * kvDim + g * hd, rows: n, stride: kvDim, into: s.z + t * qDim + h * hd, hd)
         }
     }
 
