@@ -2,9 +2,9 @@ import Foundation
 import LoupeTensor
 
 /// Activation buffers of one session, grown to the largest call seen and then reused, so that decoding a token
-/// allocates nothing. The per-token buffers are page-backed: after a batched pass `trim()` hands every page past the
-/// first token's row back to the kernel, so a long prompt does not leave megabytes resident for the decode steps
-/// that follow (which use row 0 only).
+/// allocates nothing. The per-token buffers are page-backed: before the first decode step after a batched pass,
+/// `trim()` hands every page past the first token's row back to the kernel, so a long prompt does not leave
+/// megabytes resident for the decode steps that follow (which use row 0 only).
 final class Scratch {
     private(set) var tokens = 0
     private(set) var logitRows = 0
@@ -96,6 +96,9 @@ public final class InferenceSession {
     public private(set) var tokens: [Int] = []
     /// A one-element array reused by `stepLogits`, so a decode step allocates nothing.
     private var stepIDs = [0]
+    /// Whether a batched pass has run since the last decode step: its product scratch and activation rows are still
+    /// resident (see `compute`).
+    private var holdsBatchBuffers = false
 
     init(model: LanguageModel, cache: KVCache? = nil, tokens: [Int] = []) {
         let c = model.config
@@ -170,6 +173,17 @@ public final class InferenceSession {
             throw ModelRunError.tokenOutOfRange(id: id, position: pos0 + i, vocab: c.vocab)
         }
         let total = pos0 + T
+        // Memory a pass does not need goes back before it touches anything new (so the peak never grows by it):
+        // cache pages past this pass's end that a longer, since truncated, sequence wrote; and, before a decode
+        // step, the product scratch and activation rows past the first that the last batched pass left. Batched passes
+        // in a row (a reset session refilled, a method scoring prompt after prompt) keep them, and would only
+        // fault the same pages back in.
+        cache.releasePages(beyond: total)
+        if T < WeightMatrix.matvecTokenLimit && holdsBatchBuffers {
+            PrefillScratch.shared.release()
+            s.trim()
+            holdsBatchBuffers = false
+        }
         try cache.reserve(total)
         let rows = allLogits ? T : 1
         s.ensure(tokens: T, logitRows: rows, keys: total)
@@ -285,11 +299,7 @@ public final class InferenceSession {
 
         cache.length = total
         tokens += ids
-        if T >= WeightMatrix.matvecTokenLimit {
-            // A batched pass is over: decode steps need neither the panels nor the activation rows past the first.
-            PanelScratch.shared.release()
-            s.trim()
-        }
+        if T >= WeightMatrix.matvecTokenLimit { holdsBatchBuffers = true }
         return rows
     }
 

@@ -14,7 +14,9 @@ public final class KVCache {
     /// The longest sequence the cache may hold (the model's context length).
     public let maxLength: Int
     /// Positions filled.
-    public internal(set) var length = 0
+    public internal(set) var length = 0 { didSet { written = max(written, length) } }
+    /// Positions whose pages may be resident: the longest `length` since pages were last handed back.
+    private var written = 0
     private(set) var capacity = 0
     /// One mapping per layer for K and one for V (page-backed: only the positions written are resident).
     private var keyBuffers: [PageBuffer]
@@ -46,6 +48,7 @@ public final class KVCache {
             values[l] = valueBuffers[l].pointer
         }
         capacity = newCap
+        written = length  // the new mappings hold only the kept positions
     }
 
     /// An independent cache holding the same positions (for branching generations off one prefill).
@@ -59,14 +62,24 @@ public final class KVCache {
         return c
     }
 
-    /// Forgets positions from `n` on (keeps the first `n`), handing their pages back to the kernel: a session
-    /// that is reset and refilled does not keep its longest past sequence resident.
+    /// Forgets positions from `n` on (keeps the first `n`). Their pages stay mapped until the next pass says how
+    /// far it writes (`releasePages(beyond:)`): a session reset and refilled with a prompt of the same length
+    /// rewrites them in place instead of faulting them back in, while one refilled with a shorter prompt does not
+    /// keep its longest past sequence resident.
     public func truncate(to n: Int) {
         length = max(0, min(length, n))
+    }
+
+    /// Hands back to the kernel the pages of positions from `n` on that earlier, longer sequences wrote. Called at
+    /// the start of a pass that ends at position `n`, before it touches anything new, so truncation never raises
+    /// the process's peak memory.
+    func releasePages(beyond n: Int) {
+        guard written > n else { return }
         for l in 0..<layers {
-            keyBuffers[l].release(from: length * kvDim)
-            valueBuffers[l].release(from: length * kvDim)
+            keyBuffers[l].release(from: n * kvDim)
+            valueBuffers[l].release(from: n * kvDim)
         }
+        written = max(n, length)
     }
 
     /// Bytes the buffers can hold (their resident part is what has been written).

@@ -5,7 +5,7 @@ import LoupeTensor
 /// Suite `model`: inference on the shipped quantized models against llama.cpp (llama-cpp-python, 2 threads) on the
 /// same GGUF file (bench/peers/model_peer.py).
 ///
-/// - `prefill-NAME`: an empty KV cache, then the 128-token prompt in one batched pass (sgemm on panels of
+/// - `prefill-NAME`: an empty KV cache, then the 128-token prompt in one batched pass (register-tiled products on
 ///   dequantized weights); target: loupe / llama.cpp <= 1/1.5 (1.5x its tokens per second).
 /// - `decode-NAME`: the prompt (untimed), then 128 greedy steps of one token each (quantized matrix-vector kernels);
 ///   target: ratio <= 1.

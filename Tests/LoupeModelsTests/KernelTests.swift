@@ -125,15 +125,12 @@ final class KernelTests: XCTestCase {
         } }
     }
 
-    /// A matrix large enough to run on both cores (and, for the wide ones, over several sgemm panels): the fixture's
-    /// rows repeated to an odd count, checked against a float64 product of the exact rows that row() returns.
-    func testLargeMatricesSplitAcrossCoresAndPanels() throws {
+    /// A matrix large enough to run on both cores, over many row chunks of the prefill product: the fixture's rows
+    /// repeated to an odd count, checked against a float64 product of the exact rows that row() returns.
+    func testLargeMatricesSplitAcrossCoresAndChunks() throws {
         for c in Self.fixture.cases where ["random-Q4_1", "random-F16", "gemma-Q6_K", "gemma-Q5_0"].contains(c.name) {
             let bytes = Self.hex(c.bytes), rowBytes = bytes.count / c.rows
-            // Wide fixtures span several sgemm panels per thread; narrow ones just split over the cores (kept small for
-            // debug builds).
-            let parts = KernelPool.shared.workers + 1
-            let rows = c.cols >= 512 ? parts * (PanelScratch.floats / c.cols + 5) : 1003
+            let rows = 1003
             var big = [UInt8]()
             for r in 0..<rows { big += bytes[(r % c.rows) * rowBytes ..< (r % c.rows + 1) * rowBytes] }
             let m = try WeightMatrix(bytes: big, type: Self.type(c.type), rows: rows, cols: c.cols)
@@ -165,6 +162,44 @@ final class KernelTests: XCTestCase {
                         return
                     }
                 }
+            }
+        }
+    }
+
+    /// The prefill product's blocking against a float64 product of the exact rows: rows wide enough for several
+    /// k-blocks (nine fixture rows end to end, 864 or 4608 values), a row count that is neither whole tiles nor whole
+    /// chunks (53), token counts that leave an 8-token tile and padding (4, 5, 13, 37), and super-blocks of 16
+    /// tokens (the loop that long prompts take, reached with few tokens).
+    func testPrefillProductBlocking() throws {
+        for c in Self.fixture.cases where ["random-Q8_0", "random-BF16", "gemma-Q4_K"].contains(c.name) {
+            let bytes = Self.hex(c.bytes), rowBytes = bytes.count / c.rows, join = 9, rows = 53
+            var wide = [UInt8]()
+            for r in 0..<rows { for k in 0..<join { wide += bytes[((r + k) % c.rows) * rowBytes ..< ((r + k) % c.rows + 1) * rowBytes] } }
+            let cols = c.cols * join
+            XCTAssertGreaterThan(cols, PrefillGEMM.maxKBlock, "the rows must span several k-blocks")
+            let m = try WeightMatrix(bytes: wide, type: Self.type(c.type), rows: rows, cols: cols)
+            var w = [Float](repeating: 0, count: rows * cols)
+            w.withUnsafeMutableBufferPointer { for r in 0..<rows { m.row(r, into: $0.baseAddress! + r * cols) } }
+            for (tokens, superTokens) in [(4, 256), (5, 256), (13, 256), (37, 256), (37, 16)] {
+                let x = Self.activations(seed: c.seed &+ UInt32(tokens), count: tokens * cols)
+                var y = [Float](repeating: .nan, count: tokens * rows)
+                x.withUnsafeBufferPointer { xp in
+                    y.withUnsafeMutableBufferPointer { yp in
+                        PrefillGEMM.multiply(m, x: xp.baseAddress!, tokens: tokens, y: yp.baseAddress!, superTokens: superTokens)
+                    }
+                }
+                var worst = 0.0
+                for t in 0..<tokens {
+                    for r in 0..<rows {
+                        var want = 0.0, scale = 0.0
+                        for j in 0..<cols {
+                            let p = Double(w[r * cols + j]) * Double(x[t * cols + j])
+                            want += p; scale += abs(p)
+                        }
+                        worst = max(worst, abs(Double(y[t * rows + r]) - want) / scale)
+                    }
+                }
+                XCTAssertLessThanOrEqual(worst, 1e-5, "\(c.name) \(rows)x\(cols), \(tokens) tokens, super-blocks of \(superTokens)")
             }
         }
     }

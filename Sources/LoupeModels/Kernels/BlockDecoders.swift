@@ -1,6 +1,6 @@
 // Exact block decoders: one quantized block in, its float32 values out, computed with the same float operations in
 // the same order as PyPI gguf's `dequantize` (and ggml's reference C), so `WeightMatrix.row` and `dequantized()` are
-// bit-exact against it. Used for embedding rows, full dequantization, and the F32 panels that prefill feeds to sgemm.
+// bit-exact against it. Used for embedding rows, full dequantization, and the float32 rows that prefill products multiply.
 //
 // The layouts (ggml-common.h), per block:
 //   Q8_0  (32 values, 34 bytes):  f16 d, int8 q[32]                      w = q * d
@@ -22,24 +22,67 @@ func loadHalf(_ p: UnsafeRawPointer, _ offset: Int = 0) -> Float {
     Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
 }
 
+// Lane conversions, written out instead of calling the standard library's generic SIMD initializers
+// (`SIMD8<UInt32>(truncatingIfNeeded:)`, `SIMD8<Float>(_:)`). Those are specialized once per module, into whichever
+// source file first needs them, and since each file is its own LLVM module, calls from the other files stay calls:
+// a call, a split of the vector into two halves and a vzeroupper per eight weights in the hot loops (measured: the
+// Q8_0 head product of a Gemma-3 prefill took twice as long once the specializations moved to another file).
+// Forced inlining puts each loop in its caller, where LLVM turns it into the one instruction named.
+
+/// Zero-extends 8-bit lanes to 32 bits (vpmovzxbd).
+@inline(__always)
+func widen(_ v: SIMD8<UInt8>) -> SIMD8<UInt32> {
+    var r = SIMD8<UInt32>()
+    for i in 0..<8 { r[i] = UInt32(v[i]) }
+    return r
+}
+
+/// Sign-extends 8-bit lanes to 32 bits (vpmovsxbd).
+@inline(__always)
+func widen(_ v: SIMD8<Int8>) -> SIMD8<Int32> {
+    var r = SIMD8<Int32>()
+    for i in 0..<8 { r[i] = Int32(v[i]) }
+    return r
+}
+
+/// Zero-extends 16-bit lanes to 32 bits (vpmovzxwd).
+@inline(__always)
+func widen(_ v: SIMD8<UInt16>) -> SIMD8<UInt32> {
+    var r = SIMD8<UInt32>()
+    for i in 0..<8 { r[i] = UInt32(v[i]) }
+    return r
+}
+
+/// Half-precision lanes to floats, exactly (vcvtph2ps).
+@inline(__always)
+func toFloat(_ v: SIMD8<Float16>) -> SIMD8<Float> {
+    var r = SIMD8<Float>()
+    for i in 0..<8 { r[i] = Float(v[i]) }
+    return r
+}
+
 /// Eight bytes at `p + offset`, zero-extended to 32-bit lanes (one vpmovzxbd).
 @inline(__always)
 func loadBytes8(_ p: UnsafeRawPointer, _ offset: Int) -> SIMD8<UInt32> {
-    SIMD8<UInt32>(truncatingIfNeeded: p.loadUnaligned(fromByteOffset: offset, as: SIMD8<UInt8>.self))
+    widen(p.loadUnaligned(fromByteOffset: offset, as: SIMD8<UInt8>.self))
 }
 
 /// Eight signed bytes at `p + offset`, sign-extended to 32-bit lanes (one vpmovsxbd).
 @inline(__always)
 func loadSignedBytes8(_ p: UnsafeRawPointer, _ offset: Int) -> SIMD8<Int32> {
-    SIMD8<Int32>(truncatingIfNeeded: p.loadUnaligned(fromByteOffset: offset, as: SIMD8<Int8>.self))
+    widen(p.loadUnaligned(fromByteOffset: offset, as: SIMD8<Int8>.self))
 }
 
 /// Integer lanes to floats (one vcvtdq2ps). The lanes hold small values (< 2^24), so the conversion is exact.
 @inline(__always)
-func toFloat(_ v: SIMD8<UInt32>) -> SIMD8<Float> { SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: v)) }
+func toFloat(_ v: SIMD8<UInt32>) -> SIMD8<Float> { toFloat(unsafeBitCast(v, to: SIMD8<Int32>.self)) }
 
 @inline(__always)
-func toFloat(_ v: SIMD8<Int32>) -> SIMD8<Float> { SIMD8<Float>(v) }
+func toFloat(_ v: SIMD8<Int32>) -> SIMD8<Float> {
+    var r = SIMD8<Float>()
+    for i in 0..<8 { r[i] = Float(v[i]) }
+    return r
+}
 
 /// Small integer lanes (|v| < 2^22) to floats, exactly: v added to the bit pattern of 1.5 * 2^23 (whose unit in
 /// the last place is 1) is the float 1.5 * 2^23 + v; subtracting 1.5 * 2^23 leaves v. Two adds instead of one
@@ -211,14 +254,14 @@ enum BlockDecode {
         case .f16:
             var i = 0
             while i + 8 <= count {
-                storeFloats(SIMD8<Float>(src.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<Float16>.self)), out, i)
+                storeFloats(toFloat(src.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<Float16>.self)), out, i)
                 i += 8
             }
             while i < count { out[i] = loadHalf(src, 2 * i); i += 1 }
         case .bf16:
             var i = 0
             while i + 8 <= count {
-                let h = SIMD8<UInt32>(truncatingIfNeeded: src.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<UInt16>.self))
+                let h = widen(src.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<UInt16>.self))
                 storeFloats(unsafeBitCast(h &<< 16, to: SIMD8<Float>.self), out, i)
                 i += 8
             }

@@ -47,7 +47,7 @@ enum Dot {
     @inline(__always)
     static func f16(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int) -> Float {
         @inline(__always) func h(_ i: Int) -> SIMD8<Float> {
-            SIMD8<Float>(w.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<Float16>.self))  // vcvtph2ps
+            toFloat(w.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<Float16>.self))  // vcvtph2ps
         }
         var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
         var i = 0
@@ -67,7 +67,7 @@ enum Dot {
     @inline(__always)
     static func bf16(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ n: Int) -> Float {
         @inline(__always) func h(_ i: Int) -> SIMD8<Float> {  // bf16 is the top half of a float32
-            let u = SIMD8<UInt32>(truncatingIfNeeded: w.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<UInt16>.self))
+            let u = widen(w.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<UInt16>.self))
             return unsafeBitCast(u &<< 16, to: SIMD8<Float>.self)
         }
         var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
@@ -209,7 +209,7 @@ func scalesMinsK4(_ p: UnsafeRawPointer) -> (scales: SIMD8<Float>, mins: SIMD8<F
     let mnHi = ((c >> 4) & 0x0F0F_0F0F) | (((b >> 6) & 0x0303_0303) << 4)
     let sc = unsafeBitCast(SIMD2<UInt32>(scLo, scHi), to: SIMD8<UInt8>.self)
     let mn = unsafeBitCast(SIMD2<UInt32>(mnLo, mnHi), to: SIMD8<UInt8>.self)
-    return (toFloat(SIMD8<UInt32>(truncatingIfNeeded: sc)), toFloat(SIMD8<UInt32>(truncatingIfNeeded: mn)))
+    return (toFloat(widen(sc)), toFloat(widen(mn)))
 }
 
 /// The two half-precision words at `p + offset` of four records `stride` bytes apart (four block headers) as
@@ -220,7 +220,7 @@ func halves4(_ p: UnsafeRawPointer, _ stride: Int, _ offset: Int) -> SIMD8<Float
                           p.loadUnaligned(fromByteOffset: stride + offset, as: UInt32.self),
                           p.loadUnaligned(fromByteOffset: 2 * stride + offset, as: UInt32.self),
                           p.loadUnaligned(fromByteOffset: 3 * stride + offset, as: UInt32.self))
-    return SIMD8<Float>(unsafeBitCast(v, to: SIMD8<Float16>.self))
+    return toFloat(unsafeBitCast(v, to: SIMD8<Float16>.self))
 }
 
 // The 32-value block formats: one row, four blocks per pass. The four block headers (d, and m where the format has

@@ -60,8 +60,9 @@ final class KernelPool: @unchecked Sendable {
     private let wake = NSCondition()
     /// Serialises callers: a second thread that finds the pool busy runs its job alone.
     private let busy = Atomic<Bool>(false)
-    /// The current job, written before the spans are published and read after a chunk of it is claimed.
-    nonisolated(unsafe) private var job: ((Int) -> Void)?
+    /// The current job (chunk index, running thread), written before the spans are published and read after a
+    /// chunk of it is claimed.
+    nonisolated(unsafe) private var job: ((Int, Int) -> Void)?
 
     init(workers: Int) {
         self.workers = workers
@@ -78,15 +79,22 @@ final class KernelPool: @unchecked Sendable {
     /// spread over the caller and the workers; returns when all are done. With `parallel == false`, no workers,
     /// or the pool busy with another caller's job, runs `body(0..<count)` on the calling thread.
     func run(count: Int, chunk: Int, parallel: Bool = true, _ body: (Range<Int>) -> Void) {
+        run(count: count, chunk: chunk, parallel: parallel) { range, _ in body(range) }
+    }
+
+    /// `run(count:chunk:parallel:_:)` telling `body` which thread runs the range: 0 for the caller, `w` for the
+    /// w-th worker, so each thread can use its own scratch (`workers + 1` of them). The serial fallback runs as
+    /// thread 0: callers that share per-thread scratch across threads must serialise themselves.
+    func run(count: Int, chunk: Int, parallel: Bool = true, _ body: (Range<Int>, Int) -> Void) {
         let chunk = Swift.max(chunk, 1, (count + Self.maxChunks - 1) / Self.maxChunks)
         let n = (count + chunk - 1) / chunk
         guard parallel, workers > 0, n > 1,
               busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
-            if count > 0 { body(0..<count) }
+            if count > 0 { body(0..<count, 0) }
             return
         }
         withoutActuallyEscaping(body) { body in
-            job = { c in body(c * chunk ..< Swift.min(count, (c + 1) * chunk)) }
+            job = { c, thread in body(c * chunk ..< Swift.min(count, (c + 1) * chunk), thread) }
             done.store(0, ordering: .relaxed)
             let generation = (ticket.load(ordering: .relaxed) + 1) & 0x7FFF_FFFF
             // Thread t owns chunks [n t / T, n (t + 1) / T): contiguous, in order.
@@ -120,13 +128,13 @@ final class KernelPool: @unchecked Sendable {
     private func work(as me: Int, generation: Int) -> Int {
         var ran = 0
         while let c = claim(spans[me], generation: generation, fromFront: true) {
-            job!(c)
+            job!(c, me)
             ran += 1
         }
         for k in 1..<spans.count {
             let other = spans[(me + k) % spans.count]
             while let c = claim(other, generation: generation, fromFront: false) {
-                job!(c)
+                job!(c, me)
                 ran += 1
             }
         }

@@ -6,7 +6,7 @@ import Darwin
 #endif
 
 /// Float memory taken straight from the kernel with mmap, for the large buffers of inference (KV cache, activation
-/// rows, sgemm panels).
+/// rows, prefill product scratch).
 ///
 /// Why not malloc: pages of an anonymous mapping count toward resident memory only once written, so a buffer with
 /// room to grow costs what it holds, not what it could hold; pages can be handed back while the buffer is kept

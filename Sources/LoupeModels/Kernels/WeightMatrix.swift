@@ -8,7 +8,8 @@ import LoupeTensor
 /// Quantized data is never copied or expanded: the matrix points into its owner's memory (the GGUF file's mapping)
 /// and keeps the owner alive. Products dequantize blocks in registers:
 /// - `matvec` (decode, one token): AVX2 kernels per format, rows split over the cores, float32 activations.
-/// - `matmul` (prefill, many tokens): row panels dequantized to float32 in a reused scratch buffer, then sgemm.
+/// - `matmul` (prefill, many tokens): chunks of rows dequantized to float32 in a per-thread buffer that stays in
+///   cache, multiplied there with X by a register-tiled kernel (`PrefillGEMM`).
 /// - `row` (embedding lookup) and `dequantized()`: exact values, bit for bit what PyPI gguf's `dequantize` gives.
 ///
 /// Activations are never quantized, so the products differ from exact float64 math only by float32 rounding.
@@ -261,19 +262,18 @@ public final class WeightMatrix: @unchecked Sendable {
     // MARK: - Prefill: Y = X W^T
 
     /// Below this many tokens, `matmul` runs `matvec` per token (reading the weights once per token beats
-    /// dequantizing them all for sgemm).
+    /// dequantizing them all for a blocked product).
     public static let matvecTokenLimit = 4
 
     /// Y[t, :] = W X[t, :] for `tokens` rows of X: `x` is [tokens, cols] row-major, `y` receives [tokens, rows].
     ///
-    /// Few tokens go through `matvec`. More go through sgemm on float32 panels of W: the rows are split between the
-    /// pool's threads, and each thread dequantizes its rows a panel (`PanelScratch.floats`) at a time into its own
-    /// scratch and multiplies it with a single-threaded sgemm. So one core's dequantization overlaps the other's
-    /// sgemm, OpenBLAS's own threads never contend with the pool's for the cores, and peak memory grows by one panel
-    /// per thread, not by the whole matrix.
+    /// Few tokens go through `matvec`. Float32 weights go to sgemm as they are. Every other format goes through
+    /// `PrefillGEMM`: W's rows are dequantized a chunk at a time into a per-thread buffer that stays in cache and
+    /// multiplied there by a register-tiled kernel, so peak memory grows by a few hundred KB per thread, not by
+    /// the whole matrix.
     public func matmul(x: UnsafePointer<Float>, tokens: Int, y: UnsafeMutablePointer<Float>) {
         if tokens <= 0 || rows == 0 { return }
-        if tokens < Self.matvecTokenLimit || (try? BLAS.ensureLoaded()) == nil {
+        if tokens < Self.matvecTokenLimit || (type == .f32 && (try? BLAS.ensureLoaded()) == nil) {
             for t in 0..<tokens { matvec(x: x + t * cols, y: y + t * rows) }
             return
         }
@@ -282,24 +282,7 @@ public final class WeightMatrix: @unchecked Sendable {
                         base.assumingMemoryBound(to: Float.self), Int32(cols), 0, y, Int32(rows))
             return
         }
-        let panelRows = Swift.max(16, (PanelScratch.floats / cols) & ~15)
-        PanelScratch.shared.withPanels(floats: panelRows * cols) { panels in
-            KernelPool.shared.run(parallel: rows * cols >= 1 << 16) { part, parts in
-                let panel = panels(part)
-                let mine = KernelPool.split(rows, part: part, parts: parts, align: 16)
-                var r0 = mine.lowerBound
-                while r0 < mine.upperBound {
-                    let r1 = Swift.min(mine.upperBound, r0 + panelRows)
-                    for r in r0..<r1 {
-                        BlockDecode.row(type, base + r * rowBytes, count: cols, into: panel + (r - r0) * cols)
-                    }
-                    // Y[:, r0..<r1] = X (tokens x cols) . panel^T (cols x (r1 - r0)), written with row stride `rows`.
-                    loupe_sgemm(0, 1, Int32(tokens), Int32(r1 - r0), Int32(cols), 1, x, Int32(cols),
-                                panel, Int32(cols), 0, y + r0, Int32(rows))
-                    r0 = r1
-                }
-            }
-        }
+        PrefillGEMM.multiply(self, x: x, tokens: tokens, y: y)
     }
 }
 
@@ -318,37 +301,3 @@ final class OwnedBytes {
     init(count: Int) { pointer = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(count, 1), alignment: 64) }
     deinit { pointer.deallocate() }
 }
-
-/// The float32 panel buffers of `WeightMatrix.matmul`, one per pool thread, kept between calls (a prefill makes
-/// seven products per layer) and handed back to the kernel by `release()` after a batched pass. While they are in
-/// use OpenBLAS runs single-threaded (each pool thread calls sgemm on its own panel).
-final class PanelScratch: @unchecked Sendable {
-    static let shared = PanelScratch()
-    /// Floats per panel: 2 MB, about what one core's share of a small model's matrix needs, and small enough that
-    /// a panel stays in the last-level cache between its dequantization and its sgemm.
-    static let floats = 1 << 19
-
-    private let lock = NSLock()
-    private var buffers: [PageBuffer] = []
-
-    /// Runs `body` with a function giving the panel (at least `floats` floats) of each part of a `KernelPool` job;
-    /// callers from other threads wait their turn.
-    func withPanels(floats: Int, _ body: ((Int) -> UnsafeMutablePointer<Float>) -> Void) {
-        lock.lock()
-        defer { lock.unlock() }
-        let parts = KernelPool.shared.workers + 1
-        if buffers.count < parts || buffers[0].capacity < floats {
-            buffers = (0..<parts).map { _ in PageBuffer(count: floats) }
-        }
-        let panels = buffers.map(\.pointer)
-        withSingleThreadedBLAS { body { panels[$0] } }
-    }
-
-    /// Returns the panels' pages to the kernel (decode never uses them; the next batched pass faults them back in).
-    func release() {
-        lock.lock()
-        defer { lock.unlock() }
-        for b in buffers { b.release(from: 0) }
-    }
-}
-
