@@ -107,7 +107,7 @@ public final class InferenceSession {
         scratch = Scratch(config: c)
         let start = max(256, self.cache.length + 1)
         ropeGlobal = RoPETable(base: c.ropeBase, scale: c.ropeScale, dims: c.ropeDims, style: c.ropeStyle,
-                               factors: c.ropeFreqFactors, capacity: start)
+                               factors: c.ropePairDivisors, magnitude: c.ropeMagnitude, capacity: start)
         ropeLocal = c.ropeBaseLocal.map { RoPETable(base: $0, scale: 1, dims: c.ropeDims, style: c.ropeStyle, capacity: start) }
         self.tokens = tokens
     }

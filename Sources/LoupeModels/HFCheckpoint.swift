@@ -11,9 +11,10 @@ import LoupeTensor
 //   k only), so the model is the GGUF model: same rope style, same hook values, same `train` export.
 // - Gemma norm weights are stored as w and used as 1 + w; the converter adds the 1, and so does this loader.
 // - Tied embeddings: no lm_head tensor, the output reuses the embedding table.
-// - rope_theta, rope_local_base_freq, sliding_window (+ layer_types or sliding_window_pattern), linear and llama3
-//   rope_scaling (llama3: per-pair frequency divisors, the numbers the converter stores as rope_freqs.weight),
-//   query_pre_attn_scalar and final_logit_softcapping come from config.json.
+// - rope_theta, rope_local_base_freq, sliding_window (+ layer_types or sliding_window_pattern), linear, llama3 and
+//   yarn rope_scaling (llama3: per-pair frequency divisors, the numbers the converter stores as rope_freqs.weight;
+//   yarn: its parameters, which the converter writes as rope.scaling.* keys), query_pre_attn_scalar and
+//   final_logit_softcapping come from config.json.
 //
 // Matrices stay in the checkpoint's memory mapping in their stored type: the kernels (`WeightMatrix`) read F32, F16 and
 // BF16 rows directly, so a BF16 checkpoint costs no conversion and no extra memory (q/k of llama are the exception:
@@ -87,6 +88,7 @@ public enum HFCheckpoint {
         var scale = 1.0
         var ropeFactors: [Double]?
         var llama3: Llama3RoPEScaling?
+        var yarn: YaRNRoPEScaling?
         let ropeBase = c.ropeTheta ?? (arch == .gemma3 ? 1_000_000 : 10_000)
         if let rs = c.ropeScaling {
             let type = (rs["rope_type"] as? String) ?? (rs["type"] as? String) ?? "default"
@@ -101,9 +103,11 @@ public enum HFCheckpoint {
                 let p = try llama3Scaling(rs, path: path)
                 llama3 = p
                 ropeFactors = p.factors(base: ropeBase, dims: headDim)
+            case "yarn":
+                yarn = try yarnScaling(rs, context: context, path: path)
             default:
                 throw bad("rope_scaling.rope_type",
-                          "'\(type)' scaling is not supported (Loupe runs default, linear and llama3 RoPE)")
+                          "'\(type)' scaling is not supported (Loupe runs default, linear, llama3 and yarn RoPE)")
             }
         }
         let raw = c.raw
@@ -139,6 +143,7 @@ public enum HFCheckpoint {
             finalLogitSoftcap: c.finalLogitSoftcapping.flatMap { $0 > 0 ? Float($0) : nil })
         m.ropeFreqFactors = ropeFactors
         m.llama3RoPEScaling = llama3
+        m.yarnRoPE = yarn
         if arch == .gemma3 {
             // transformers multiplies by embed_scale cast to the weights' dtype; llama.cpp (and Loupe's GGUF path)
             // by the exact sqrt(d_model). The exact value is kept so both paths give one model.
@@ -196,6 +201,43 @@ extension HFCheckpoint {
             throw bad("original_max_position_embeddings", "must be a positive whole number, got \(original)")
         }
         return Llama3RoPEScaling(factor: factor, lowFreqFactor: low, highFreqFactor: high, originalContext: Int(original))
+    }
+
+    /// config.json's "yarn" `rope_scaling`, read as transformers' `_compute_yarn_parameters` reads it: `factor`,
+    /// `original_max_position_embeddings` (default: max_position_embeddings), `beta_fast` / `beta_slow` (32 / 1),
+    /// and `attention_factor`, else `mscale` / `mscale_all_dim`, else 1 + 0.1 ln factor. `truncate: false` (the ramp
+    /// ends not rounded to whole pairs) is refused: llama.cpp has no such setting, so a GGUF export could not keep it.
+    static func yarnScaling(_ rs: [String: Any], context: Int, path: String) throws -> YaRNRoPEScaling {
+        func bad(_ key: String, _ message: String) -> ModelFileError {
+            .invalidField(path: path, field: "rope_scaling.\(key)", message: message)
+        }
+        func number(_ key: String) throws -> Double? {
+            guard let v = rs[key], !(v is NSNull) else { return nil }
+            guard let n = v as? NSNumber, String(cString: n.objCType) != "c", n.doubleValue.isFinite else {
+                throw bad(key, "must be a number, got \(v)")
+            }
+            return n.doubleValue
+        }
+        guard let factor = try number("factor") else {
+            throw ModelFileError.missing(path: path, what: "field", name: "rope_scaling.factor")
+        }
+        guard factor >= 1 else { throw bad("factor", "YaRN needs a factor of at least 1, got \(factor)") }
+        if let t = rs["truncate"] as? NSNumber, String(cString: t.objCType) == "c", !t.boolValue {
+            throw bad("truncate", "YaRN without rounding the ramp to whole pairs (truncate: false) is not supported")
+        }
+        let original = try number("original_max_position_embeddings") ?? Double(context)
+        guard original > 0, original == original.rounded(), original < 1e12 else {
+            throw bad("original_max_position_embeddings", "must be a positive whole number, got \(original)")
+        }
+        func mscale(_ m: Double) -> Double { factor > 1 ? 0.1 * m * log(factor) + 1 : 1 }
+        var magnitude = try number("attention_factor")
+        if magnitude == nil, let m = try number("mscale"), let all = try number("mscale_all_dim"), m != 0, all != 0 {
+            magnitude = mscale(m) / mscale(all)
+        }
+        return YaRNRoPEScaling(factor: factor, originalContext: Int(original),
+                               betaFast: try number("beta_fast").flatMap { $0 == 0 ? nil : $0 } ?? 32,
+                               betaSlow: try number("beta_slow").flatMap { $0 == 0 ? nil : $0 } ?? 1,
+                               magnitude: magnitude)
     }
 }
 
@@ -430,6 +472,16 @@ extension HFCheckpoint {
         if c.ropeScale != 1 {
             w.set("\(a).rope.scaling.type", .string("linear"))
             w.set("\(a).rope.scaling.factor", .float32(Float(c.ropeScale)))
+        }
+        if let y = c.yarnRoPE {
+            // As llama.cpp's converter writes YaRN; llama.cpp multiplies attn_factor with 1 + 0.1 ln factor itself.
+            w.set("\(a).rope.scaling.type", .string("yarn"))
+            w.set("\(a).rope.scaling.factor", .float32(Float(y.factor)))
+            u32("rope.scaling.original_context_length", y.originalContext)
+            w.set("\(a).rope.scaling.yarn_beta_fast", .float32(Float(y.betaFast)))
+            w.set("\(a).rope.scaling.yarn_beta_slow", .float32(Float(y.betaSlow)))
+            w.set("\(a).rope.scaling.attn_factor",
+                  .float32(Float(y.magnitude / YaRNRoPEScaling.defaultMagnitude(factor: y.factor))))
         }
         if let win = c.slidingWindow {
             u32("attention.sliding_window", win)

@@ -59,6 +59,17 @@ public struct ModelConfig: Sendable, Equatable, CustomStringConvertible {
     /// The config.json parameters `ropeFreqFactors` came from, for a model read from a Hugging Face folder, so that a
     /// safetensors export can state them again; nil for GGUF files, which store only the factors.
     public var llama3RoPEScaling: Llama3RoPEScaling? = nil
+    /// YaRN scaling of the global layers' RoPE (GGUF `rope.scaling.type = yarn`, or config.json's "yarn"
+    /// `rope_scaling`): per-pair frequency divisors and a factor on cos and sin. nil for other models.
+    public var yarnRoPE: YaRNRoPEScaling? = nil
+
+    /// The per-pair frequency divisors the global layers' RoPE uses: llama3's factors or YaRN's, nil for plain RoPE.
+    public var ropePairDivisors: [Double]? {
+        ropeFreqFactors ?? yarnRoPE?.factors(base: ropeBase, dims: ropeDims)
+    }
+
+    /// What the global layers' RoPE multiplies cos and sin by (YaRN's attention factor; 1 otherwise).
+    public var ropeMagnitude: Double { yarnRoPE?.magnitude ?? 1 }
     /// How many leading dimensions of each head RoPE rotates (the rest pass through).
     public var ropeDims: Int
     public var ropeStyle: RoPEStyle
@@ -92,6 +103,7 @@ public struct ModelConfig: Sendable, Equatable, CustomStringConvertible {
             + "d_ff \(dFF), vocab \(vocab), context \(context), rope base \(ropeBase)"
         if let b = ropeBaseLocal { s += " (local \(b))" }
         if ropeFreqFactors != nil { s += ", llama3 rope factors" }
+        if let y = yarnRoPE { s += ", yarn rope x\(y.factor) from \(y.originalContext)" }
         if let w = slidingWindow { s += ", window \(w) on \(slidingLayers.filter { $0 }.count) layers" }
         return s
     }
@@ -120,6 +132,24 @@ public struct ModelConfig: Sendable, Equatable, CustomStringConvertible {
             }
             if let i = f.firstIndex(where: { !($0 > 0 && $0.isFinite) }) {
                 throw bad("rope_freqs", "frequency factor \(i) is \(f[i]); factors must be positive and finite")
+            }
+        }
+        if let y = yarnRoPE {
+            guard y.factor >= 1, y.factor.isFinite else {
+                throw bad("\(prefix).rope.scaling.factor", "YaRN needs a factor of at least 1, got \(y.factor)")
+            }
+            guard y.originalContext > 0 else {
+                throw bad("\(prefix).rope.scaling.original_context_length", "must be positive, got \(y.originalContext)")
+            }
+            guard y.betaFast > 0, y.betaSlow > 0, y.betaFast.isFinite, y.betaSlow.isFinite else {
+                throw bad("\(prefix).rope.scaling.yarn_beta_fast",
+                          "YaRN's beta_fast and beta_slow must be positive, got \(y.betaFast) and \(y.betaSlow)")
+            }
+            guard y.magnitude > 0, y.magnitude.isFinite else {
+                throw bad("\(prefix).rope.scaling.attn_factor", "YaRN's attention factor must be positive, got \(y.magnitude)")
+            }
+            guard ropeFreqFactors == nil, ropeScale == 1 else {
+                throw bad("\(prefix).rope.scaling.type", "YaRN cannot be combined with rope_freqs or linear scaling")
             }
         }
         guard valueDim == headDim else {
@@ -176,11 +206,18 @@ struct ConfigReader {
         let headDim = optionalInt("attention.key_length") ?? (heads > 0 ? d / heads : 0)
         let layers = try int("block_count")
         var scale = 1.0
-        if let type = file.string(key("rope.scaling.type")), type == "linear",
-           let f = optionalDouble("rope.scaling.factor"), f > 0 {
-            scale = f
+        var yarn: YaRNRoPEScaling?
+        switch file.string(key("rope.scaling.type")) {
+        case nil, "none": break
+        case "linear":
+            if let f = optionalDouble("rope.scaling.factor"), f > 0 { scale = f }
+        case "yarn": yarn = try yarnScaling()
+        case let other?:
+            throw ModelFileError.invalidField(
+                path: file.path, field: key("rope.scaling.type"),
+                message: "'\(other)' RoPE scaling is not supported (Loupe runs none, linear, yarn, and llama3's rope_freqs)")
         }
-        return ModelConfig(
+        var config = ModelConfig(
             architecture: architecture, layers: layers, dModel: d, heads: heads, kvHeads: kvHeads, headDim: headDim,
             valueDim: optionalInt("attention.value_length") ?? headDim, dFF: try int("feed_forward_length"),
             vocab: try vocab(), context: optionalInt("context_length") ?? 2048,
@@ -192,6 +229,37 @@ struct ConfigReader {
             activation: .silu, tiedEmbeddings: file.tensor(named: "output.weight") == nil, qkvBias: false,
             qkNorm: false, sandwichNorms: false,
             finalLogitSoftcap: optionalDouble("final_logit_softcapping").flatMap { $0 > 0 ? Float($0) : nil })
+        config.yarnRoPE = yarn
+        return config
+    }
+
+    /// `rope.scaling.*` of a YaRN file, read as llama.cpp reads them: the factor, the original context (default:
+    /// the trained context), beta_fast / beta_slow (default 32 / 1), and `attn_factor` (default 1), which llama.cpp
+    /// multiplies with 1 + 0.1 ln factor. The DeepSeek-style log multiplier and a partial extrapolation factor
+    /// change the formula and are refused by name.
+    func yarnScaling() throws -> YaRNRoPEScaling {
+        func bad(_ k: String, _ message: String) -> ModelFileError {
+            .invalidField(path: file.path, field: key(k), message: message)
+        }
+        guard let factor = optionalDouble("rope.scaling.factor") else {
+            throw ModelFileError.missing(path: file.path, what: "metadata key", name: key("rope.scaling.factor"))
+        }
+        if let m = optionalDouble("rope.scaling.yarn_log_multiplier"), m != 0 {
+            throw bad("rope.scaling.yarn_log_multiplier", "DeepSeek-style YaRN (log multiplier \(m)) is not supported")
+        }
+        if let e = optionalDouble("rope.scaling.yarn_ext_factor"), e >= 0, e != 1 {
+            throw bad("rope.scaling.yarn_ext_factor", "only full YaRN extrapolation (1) is supported, got \(e)")
+        }
+        if let a = optionalDouble("rope.scaling.yarn_attn_factor"), a != 1 {
+            throw bad("rope.scaling.yarn_attn_factor", "a YaRN attention factor override (\(a)) is not supported")
+        }
+        let original = optionalInt("rope.scaling.original_context_length") ?? optionalInt("context_length") ?? 0
+        let attn = optionalDouble("rope.scaling.attn_factor") ?? 1
+        return YaRNRoPEScaling(
+            factor: factor, originalContext: original,
+            betaFast: optionalDouble("rope.scaling.yarn_beta_fast") ?? 32,
+            betaSlow: optionalDouble("rope.scaling.yarn_beta_slow") ?? 1,
+            magnitude: attn * YaRNRoPEScaling.defaultMagnitude(factor: factor))
     }
 }
 
@@ -215,6 +283,58 @@ extension ModelConfig {
         }
         try config.validate(path: file.path)
         return config
+    }
+}
+
+/// YaRN RoPE scaling (Qwen2.5-1M, Qwen3's long-context setting, ...), as transformers' `_compute_yarn_parameters`
+/// and llama.cpp's `rope_yarn` define it.
+///
+/// Pairs that turn more than `betaFast` times over the original context keep their frequency; pairs that turn
+/// fewer than `betaSlow` times are divided by `factor`; in between a linear ramp over the pair index blends the two
+/// (the ramp's ends rounded out to whole pairs, as both references do). Cos and sin are multiplied by `magnitude`
+/// (transformers' attention factor: 1 + 0.1 ln factor unless the config states one), which scales q and k alike.
+public struct YaRNRoPEScaling: Equatable, Sendable {
+    public var factor: Double
+    public var originalContext: Int
+    public var betaFast: Double
+    public var betaSlow: Double
+    /// The factor on cos and sin.
+    public var magnitude: Double
+
+    public init(factor: Double, originalContext: Int, betaFast: Double = 32, betaSlow: Double = 1,
+                magnitude: Double? = nil) {
+        self.factor = factor
+        self.originalContext = originalContext
+        self.betaFast = betaFast
+        self.betaSlow = betaSlow
+        self.magnitude = magnitude ?? Self.defaultMagnitude(factor: factor)
+    }
+
+    /// transformers' `get_mscale(factor)`: 1 + 0.1 ln factor (1 for factors up to 1). llama.cpp arrives at the same
+    /// product: its context divides the attention factor by this and its rope kernel multiplies it back in.
+    public static func defaultMagnitude(factor: Double) -> Double { factor > 1 ? 1 + 0.1 * log(factor) : 1 }
+
+    /// Per-pair frequency divisors: pair i's frequency base^(-2i/dims) becomes e inv_i + (1 - e) inv_i / factor,
+    /// e being 1 below the ramp, 0 above it, linear in between; the divisor is 1 / (e + (1 - e) / factor).
+    public func factors(base: Double, dims: Int) -> [Double] {
+        // The pair index at which a pair turns `rotations` times over the original context.
+        func pair(_ rotations: Double) -> Double {
+            Double(dims) * log(Double(originalContext) / (rotations * 2 * Double.pi)) / (2 * log(base))
+        }
+        let low = Swift.max(floor(pair(betaFast)), 0)
+        var high = Swift.min(ceil(pair(betaSlow)), Double(dims - 1))
+        if high == low { high += 0.001 }  // both references' guard against a zero-width ramp
+        return (0..<dims / 2).map { i in
+            let ramp = Swift.min(1, Swift.max(0, (Double(i) - low) / (high - low)))
+            let keep = 1 - ramp
+            return 1 / (keep + (1 - keep) / factor)
+        }
+    }
+
+    /// config.json's `rope_scaling` object.
+    public var configJSON: [String: Any] {
+        ["rope_type": "yarn", "factor": factor, "original_max_position_embeddings": originalContext,
+         "beta_fast": betaFast, "beta_slow": betaSlow, "attention_factor": magnitude]
     }
 }
 

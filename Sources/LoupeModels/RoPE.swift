@@ -3,7 +3,8 @@ import Foundation
 /// Rotary position embedding with precomputed cos/sin tables.
 ///
 /// For position p and pair i (0 <= i < dims/2) the angle is p / scale * base^(-2i/dims) / factors[i], `factors`
-/// being the per-pair frequency divisors of llama3 scaling (llama.cpp's `rope_freqs`; none for plain RoPE). The
+/// being the per-pair frequency divisors of llama3 or YaRN scaling (none for plain RoPE); the tables hold
+/// `magnitude` times cos and sin (YaRN's attention factor, 1 otherwise). The
 /// tables hold cos and sin of every angle for positions 0..<capacity and grow (doubling) when a longer sequence
 /// arrives, so decoding a token costs one table lookup per pair instead of a pow, a cos and a sin. Angles are
 /// computed in double precision.
@@ -14,15 +15,18 @@ final class RoPETable {
     let style: ModelConfig.RoPEStyle
     /// Per-pair divisors of the frequencies (length dims/2), nil for plain RoPE.
     let factors: [Double]?
+    /// The factor on cos and sin.
+    let magnitude: Double
     private(set) var capacity = 0
     /// [capacity, dims/2] each.
     private var cosTable: UnsafeMutablePointer<Float>
     private var sinTable: UnsafeMutablePointer<Float>
 
     init(base: Double, scale: Double, dims: Int, style: ModelConfig.RoPEStyle, factors: [Double]? = nil,
-         capacity: Int = 256) {
+         magnitude: Double = 1, capacity: Int = 256) {
         precondition(factors == nil || factors!.count == dims / 2, "RoPE factors must have dims/2 entries")
         self.base = base; self.scale = scale; self.dims = dims; self.style = style; self.factors = factors
+        self.magnitude = magnitude
         cosTable = .allocate(capacity: 1); sinTable = .allocate(capacity: 1)
         reserve(capacity)
     }
@@ -40,7 +44,12 @@ final class RoPETable {
         for p in 0..<newCap {
             for i in 0..<half {
                 let a = Double(p) * inv[i]
-                c[p * half + i] = Float(cos(a)); s[p * half + i] = Float(sin(a))
+                // Without a magnitude the expression stays the plain one, so plain RoPE keeps its numbers bit for bit.
+                if magnitude == 1 {
+                    c[p * half + i] = Float(cos(a)); s[p * half + i] = Float(sin(a))
+                } else {
+                    c[p * half + i] = Float(magnitude * cos(a)); s[p * half + i] = Float(magnitude * sin(a))
+                }
             }
         }
         cosTable.deallocate(); sinTable.deallocate()

@@ -167,7 +167,7 @@ final class HFCheckpointTests: XCTestCase {
         try rewriteConfig(dir) { $0["num_hidden_layers"] = 2; $0["num_key_value_heads"] = 3 }
         guard case .invalidField(_, "num_key_value_heads", _)? = loadError(dir) else { return XCTFail("kv heads") }
 
-        try rewriteConfig(dir) { $0["num_key_value_heads"] = 2; $0["rope_scaling"] = ["rope_type": "yarn", "factor": 8] }
+        try rewriteConfig(dir) { $0["num_key_value_heads"] = 2; $0["rope_scaling"] = ["rope_type": "longrope", "factor": 8] }
         guard case .invalidField(_, "rope_scaling.rope_type", _)? = loadError(dir) else { return XCTFail("rope") }
         // llama3 scaling is supported (RoPEScalingTests); an incomplete one names the missing parameter.
         try rewriteConfig(dir) { $0["rope_scaling"] = ["rope_type": "llama3", "factor": 8] }

@@ -94,7 +94,7 @@ final class RoPEScalingTests: XCTestCase {
             ("rope_scaling.factor", good.merging(["factor": "eight"]) { $1 }),
             ("rope_scaling.factor", good.merging(["factor": -2.0]) { $1 }),
             ("rope_scaling.high_freq_factor", good.merging(["high_freq_factor": 1.0]) { $1 }),
-            ("rope_scaling.rope_type", good.merging(["rope_type": "yarn"]) { $1 }),
+            ("rope_scaling.rope_type", good.merging(["rope_type": "longrope"]) { $1 }),
         ]
         for (field, scaling) in cases {
             let path = try configFile(llamaConfig(theta: 500_000, headDim: 64, scaling: scaling))
@@ -257,6 +257,151 @@ extension RoPEScalingTests {
         XCTAssertEqual(try back.logits(ids).scalars, engine.scalars)
         XCTAssertThrowsError(try t.save(safetensors: dir.appendingPathComponent("hf").path)) { e in
             XCTAssertTrue("\(e)".contains("save it as GGUF"), "\(e)")
+        }
+    }
+
+    // MARK: - YaRN (Tests/Fixtures/make_rope_yarn.py)
+
+    struct YaRNFrequencies: Decodable {
+        struct Config: Decodable {
+            let name: String
+            let rope_theta: Double
+            let head_dim: Int
+            let max_position_embeddings: Int
+            let inv_freq: [Double]
+            let attention_factor: Double
+        }
+        let reference: String
+        let configs: [Config]
+    }
+
+    /// The same YaRN parameters; the cos/sin factor to float rounding (GGUF stores its part of it as float32).
+    func sameYaRN(_ a: YaRNRoPEScaling?, _ b: YaRNRoPEScaling?, _ what: String) throws {
+        let a = try XCTUnwrap(a, what), b = try XCTUnwrap(b, what)
+        XCTAssertEqual(a.factor, b.factor, what)
+        XCTAssertEqual(a.originalContext, b.originalContext, what)
+        XCTAssertEqual(a.betaFast, b.betaFast, what)
+        XCTAssertEqual(a.betaSlow, b.betaSlow, what)
+        XCTAssertEqual(a.magnitude, b.magnitude, accuracy: 1e-7 * b.magnitude, what)
+    }
+
+    static func yarnGGUF() throws -> LanguageModel { try TestModels.model(try TestModels.fixture("random_yarn.gguf")) }
+
+    /// config.json's "yarn" rope_scaling gives transformers' frequencies and cos/sin factor for four configurations
+    /// (Qwen2.5-7B-Instruct-1M's, Qwen3's 131k one, one with explicit betas and attention factor, the tiny model's).
+    func testYaRNFrequenciesMatchTransformers() throws {
+        let fx = try json("rope_yarn", as: YaRNFrequencies.self)
+        let url = try XCTUnwrap(Bundle.module.url(forResource: "rope_yarn", withExtension: "json", subdirectory: "Fixtures"))
+        let raw = try XCTUnwrap((JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])?["configs"]
+                                as? [[String: Any]])
+        XCTAssertEqual(fx.configs.count, 4)
+        for (ref, obj) in zip(fx.configs, raw) {
+            let scaling = try XCTUnwrap(obj["rope_scaling"] as? [String: Any])
+            var fields = llamaConfig(theta: ref.rope_theta, headDim: ref.head_dim, scaling: scaling)
+            fields["max_position_embeddings"] = ref.max_position_embeddings
+            let c = try HFCheckpoint.modelConfig(try HFConfig(path: try configFile(fields)))
+            let y = try XCTUnwrap(c.yarnRoPE, ref.name)
+            XCTAssertNil(c.ropeFreqFactors, "YaRN is not stored as llama3 factors")
+            let freqs = RoPETable.frequencies(base: c.ropeBase, scale: c.ropeScale, dims: c.ropeDims,
+                                              factors: c.ropePairDivisors)
+            let err = maxRelative(freqs, ref.inv_freq)
+            print("\(ref.name): max relative |Loupe inv_freq - transformers| = \(err), cos/sin factor \(y.magnitude) (\(fx.reference))")
+            XCTAssertLessThan(err, 1e-6, ref.name)
+            XCTAssertEqual(c.ropeMagnitude, ref.attention_factor, accuracy: 1e-9, ref.name)
+            // Not a no-op: the slowest pair is divided by the whole factor, the fastest keeps its frequency.
+            let divisors = try XCTUnwrap(c.ropePairDivisors)
+            XCTAssertEqual(divisors.last!, scaling["factor"] as! Double, accuracy: 1e-12, ref.name)
+            XCTAssertEqual(divisors.first!, 1, ref.name)
+        }
+    }
+
+    /// A GGUF file with `rope.scaling.type = yarn` (as the converter writes it) against llama.cpp on the same file.
+    func testRandomYaRNGGUFMatchesLlamaCpp() throws {
+        let m = try Self.yarnGGUF()
+        let y = try XCTUnwrap(m.config.yarnRoPE)
+        XCTAssertEqual(y, YaRNRoPEScaling(factor: 8, originalContext: 64))
+        let fx = try json("logits_yarn", as: LogitsTests.Fixture.self)
+        let worst = try check(m, fx)
+        var plainConfig = m.config
+        plainConfig.yarnRoPE = nil
+        let plain = LanguageModel(path: m.path, file: m.file, config: plainConfig, tokenizer: m.tokenizer,
+                                  embedding: m.embedding, output: m.output, outputNorm: m.outputNorm, blocks: m.blocks)
+        let without = try check(plain, fx, assert: false)
+        print("random-yarn GGUF: max |Δ log-softmax| over the top-50 = \(String(format: "%.5f", worst)) (\(fx.reference)); "
+              + "without YaRN \(String(format: "%.3f", without))")
+        XCTAssertGreaterThan(without, 20 * LogitsTests.tolerance, "the prompts do not show the scaling")
+    }
+
+    /// The same weights as a Hugging Face folder with the "yarn" rope_scaling: the same scaling as the GGUF file,
+    /// the same llama.cpp numbers; the autograd forward applies it too; exports (safetensors and GGUF) keep it.
+    func testHFFolderYaRNMatchesLlamaCppAndExports() throws {
+        let url = try XCTUnwrap(Bundle.module.url(forResource: "hf_checkpoint_yarn", withExtension: "json",
+                                                  subdirectory: "Fixtures"))
+        let obj = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        let files = try XCTUnwrap(obj["files"] as? [String: String])
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-hf-yarn-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        for (name, b64) in files { try XCTUnwrap(Data(base64Encoded: b64)).write(to: dir.appendingPathComponent(name)) }
+
+        let m = try LanguageModel.load(huggingFace: dir.path)
+        try sameYaRN(m.config.yarnRoPE, try Self.yarnGGUF().config.yarnRoPE, "HF folder vs GGUF file")
+        let fx = try json("logits_yarn", as: LogitsTests.Fixture.self)
+        let worst = try check(m, fx)
+        print("random-yarn HF folder: max |Δ log-softmax| over the top-50 = \(String(format: "%.5f", worst))")
+
+        let ids = (0..<96).map { ($0 * 37 + 11) % 200 + 5 }
+        let engine = try m.logits(ids).scalars
+        func close(_ a: [Float], _ what: String) {
+            let scale = engine.map(abs).max()! + 1
+            XCTAssertLessThan(zip(a, engine).map { abs($0 - $1) }.max()!, 1e-4 * scale, what)
+        }
+        let t = try TrainableModel(m)
+        close(try Autograd.noGrad { try t.logits(ids) }.scalars, "autograd logits vs inference engine (YaRN)")
+
+        let hf = dir.appendingPathComponent("exported-hf"), gguf = dir.appendingPathComponent("exported.gguf")
+        try t.save(safetensors: hf.path)
+        let rs = try XCTUnwrap((JSONSerialization.jsonObject(with: Data(contentsOf: hf.appendingPathComponent("config.json")))
+                                as? [String: Any])?["rope_scaling"] as? [String: Any])
+        XCTAssertEqual(rs["rope_type"] as? String, "yarn")
+        let backHF = try LanguageModel.load(huggingFace: hf.path)
+        try sameYaRN(backHF.config.yarnRoPE, m.config.yarnRoPE, "safetensors export")
+        close(try backHF.logits(ids).scalars, "safetensors export")
+        try t.save(gguf: gguf.path)
+        let backGGUF = try LanguageModel.load(path: gguf.path)
+        try sameYaRN(backGGUF.config.yarnRoPE, m.config.yarnRoPE, "GGUF export")
+        close(try backGGUF.logits(ids).scalars, "GGUF export")
+    }
+
+    /// Scaling Loupe does not run is refused by name, never ignored: other GGUF scaling types, DeepSeek's YaRN log
+    /// multiplier, a YaRN without its factor; config.json's truncate: false and a YaRN without a factor.
+    func testUnsupportedScalingIsRefusedByName() throws {
+        let source = try GGUFFile(path: try TestModels.fixture("random_yarn.gguf"))
+        let cases: [(String, (GGUFWriter) -> Void)] = [
+            ("llama.rope.scaling.type", { $0.set("llama.rope.scaling.type", .string("longrope")) }),
+            ("llama.rope.scaling.yarn_log_multiplier", { $0.set("llama.rope.scaling.yarn_log_multiplier", .float32(0.1)) }),
+            ("llama.rope.scaling.yarn_ext_factor", { $0.set("llama.rope.scaling.yarn_ext_factor", .float32(0.5)) }),
+        ]
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-yarn-bad-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        for (i, (field, edit)) in cases.enumerated() {
+            let w = try GGUFWriter(copying: source)
+            edit(w)
+            let path = dir.appendingPathComponent("bad\(i).gguf").path
+            try w.write(to: path)
+            XCTAssertThrowsError(try LanguageModel.load(path: path)) { e in
+                XCTAssertTrue("\(e)".contains(field) && "\(e)".contains(path), "expected \(field) in: \(e)")
+            }
+        }
+        let yarn: [String: Any] = ["rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 4096]
+        for (field, scaling) in [("rope_scaling.truncate", yarn.merging(["truncate": false]) { $1 }),
+                                 ("rope_scaling.factor", yarn.filter { $0.key != "factor" }),
+                                 ("rope_scaling.factor", yarn.merging(["factor": 0.5]) { $1 })] {
+            let path = try configFile(llamaConfig(theta: 1e6, headDim: 64, scaling: scaling))
+            XCTAssertThrowsError(try HFCheckpoint.modelConfig(try HFConfig(path: path))) { e in
+                XCTAssertTrue("\(e)".contains(field) && "\(e)".contains(path), "expected \(field) in: \(e)")
+            }
         }
     }
 }

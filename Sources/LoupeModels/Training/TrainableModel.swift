@@ -47,6 +47,11 @@ public final class TrainableModel {
 
     /// Dequantizes every weight of `model` into a Float32 tensor. With `lora`, adds adapters and freezes the base.
     public init(_ model: LanguageModel, lora: LoRAConfig? = nil) throws {
+        if model.config.ropeMagnitude != 1 && model.config.ropeDims != model.config.headDim {
+            throw TrainingError.invalidArgument(
+                function: "train.model", message: "YaRN RoPE over part of each head (\(model.config.ropeDims) of "
+                    + "\(model.config.headDim) dimensions) is not supported in training")
+        }
         config = model.config
         source = model.file
         tokenizer = model.tokenizer
@@ -215,9 +220,16 @@ public final class TrainableModel {
             let local = c.slidingLayers[l]
             let base = local ? (c.ropeBaseLocal ?? c.ropeBase) : c.ropeBase
             let scale = local ? 1 : c.ropeScale
-            let factors = local ? nil : c.ropeFreqFactors  // llama3 scaling, as inference applies it
+            let factors = local ? nil : c.ropePairDivisors  // llama3 or YaRN scaling, as inference applies it
             q = try q.rope(base: base, scale: scale, dims: c.ropeDims, layout: layout, factors: factors)
             k = try k.rope(base: base, scale: scale, dims: c.ropeDims, layout: layout, factors: factors)
+            if !local && c.ropeMagnitude != 1 {
+                // YaRN's factor on cos and sin; RoPE is linear, so it can scale the rotated vectors instead (the
+                // initializer refuses partial rotary dims, where only the rotated part would be scaled).
+                let m = Float(c.ropeMagnitude)
+                q = try q * m
+                k = try k * m
+            }
             // Sliding-window layers hide keys at distance >= window (llama.cpp's rule).
             let z = try Tensor.causalAttention(q: q, k: k, v: v, scale: c.attentionScale,
                                                window: local ? c.slidingWindow : nil)

@@ -146,6 +146,7 @@ extension TrainableModel {
         if let e = tokenizer?.eos { j["eos_token_id"] = e }
         if c.ropeScale != 1 { j["rope_scaling"] = ["rope_type": "linear", "factor": c.ropeScale] }
         if c.ropeFreqFactors != nil, let p = c.llama3RoPEScaling { j["rope_scaling"] = p.configJSON }
+        if let y = c.yarnRoPE { j["rope_scaling"] = y.configJSON }
         switch c.architecture {
         case .llama:
             j["architectures"] = ["LlamaForCausalLM"]; j["model_type"] = "llama"
