@@ -121,12 +121,14 @@ def tiny_weights(rng, V):
     return W
 
 
-def write_gguf(path, W, factors, tokens, token_types, merges):
+def write_gguf(path, W, tokens, token_types, merges, factors=None, name="loupe-random-llama3", rope_metadata=None):
+    """The tiny model as a llama GGUF, the way convert_hf_to_gguf.py writes it: `factors` as rope_freqs.weight
+    (llama3 scaling), `rope_metadata(writer)` for scaling stated in rope.scaling.* keys (make_rope_yarn.py)."""
     from gguf import GGUFWriter
     t = TINY
     V = len(tokens)
     w = GGUFWriter(path, "llama")
-    w.add_name("loupe-random-llama3")
+    w.add_name(name)
     w.add_block_count(t["layers"])
     w.add_context_length(t["context"])
     w.add_embedding_length(t["d"])
@@ -135,6 +137,8 @@ def write_gguf(path, W, factors, tokens, token_types, merges):
     w.add_head_count_kv(t["kv"])
     w.add_rope_dimension_count(t["hd"])
     w.add_rope_freq_base(CONFIGS[2][1])
+    if rope_metadata is not None:
+        rope_metadata(w)
     w.add_layer_norm_rms_eps(1e-5)
     w.add_file_type(0)
     w.add_vocab_size(V)
@@ -147,7 +151,8 @@ def write_gguf(path, W, factors, tokens, token_types, merges):
     w.add_eos_token_id(V - 1)
     w.add_add_bos_token(False)
     # The converter writes rope_freqs first (generate_extra_tensors), then the weights.
-    w.add_tensor("rope_freqs.weight", np.asarray(factors, dtype=np.float32))
+    if factors is not None:
+        w.add_tensor("rope_freqs.weight", np.asarray(factors, dtype=np.float32))
     w.add_tensor("token_embd.weight", W["model.embed_tokens.weight"])
     w.add_tensor("output_norm.weight", W["model.norm.weight"])
     w.add_tensor("output.weight", W["lm_head.weight"])
@@ -168,13 +173,57 @@ def write_gguf(path, W, factors, tokens, token_types, merges):
     w.close()
 
 
+def rotate_adjacent(x, n, ang, magnitude=1.0):
+    """llama's RoPE (adjacent pairs) over the first n dims of x [T, H, hd] by the angles ang [T, n/2]."""
+    c, s = (magnitude * np.cos(ang))[:, None, :], (magnitude * np.sin(ang))[:, None, :]
+    y = x.copy()
+    a, b = x[..., 0:n:2], x[..., 1:n:2]
+    y[..., 0:n:2] = a * c - b * s
+    y[..., 1:n:2] = a * s + b * c
+    return y
+
+
+def scaled_logits(name, path, decoder, seed, without):
+    """llama.cpp's numbers on the tiny model at `path` for prompts of 20, 48 and 96 tokens, cross-checked against
+    `decoder` (float64 numpy with the scaling), plus how far the plain-RoPE numpy reference is from them (stored as
+    `<without>_max_abs_logprob_diff`: the tests require the scaling to matter)."""
+    import make_logit_fixtures as mlf
+    V = len(mlf.byte_vocab()[0])
+    prng = np.random.default_rng(seed)
+    prompts = [prng.integers(0, V - 3, size=n).tolist() for n in (20, 48, 96)]
+    fx = mlf.fixture(name, os.path.basename(path).replace("loupe-", ""), prompts, mlf.LlamaCpp(path), decoder, False)
+    plain = mlf.NumpyDecoder(path)
+    moved = 0.0
+    for p, ids in zip(fx["prompts"], prompts):
+        lp = mlf.log_softmax(plain.logits(ids))
+        for t, (top, vals) in enumerate(zip(p["top_ids"], p["top_logprobs"])):
+            moved = max(moved, float(np.max(np.abs(lp[t, top] - np.array(vals)))))
+    fx[f"{without}_max_abs_logprob_diff"] = round(moved, 6)
+    print(f"  with plain RoPE the top-50 log-probabilities move by up to {moved:.3f}")
+    return fx
+
+
+def hf_folder(W, V, rope_theta, rope_scaling):
+    """config.json and model.safetensors of the tiny model, base64 per file (the hf_checkpoint_*.json layout)."""
+    from safetensors.numpy import save as st_save
+    cfg = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": TINY["d"],
+           "intermediate_size": TINY["ff"], "num_hidden_layers": TINY["layers"],
+           "num_attention_heads": TINY["heads"], "num_key_value_heads": TINY["kv"], "head_dim": TINY["hd"],
+           "vocab_size": V, "max_position_embeddings": TINY["context"], "rms_norm_eps": 1e-5,
+           "rope_theta": rope_theta, "rope_scaling": rope_scaling, "tie_word_embeddings": False,
+           "hidden_act": "silu", "attention_bias": False, "mlp_bias": False, "torch_dtype": "float32",
+           "bos_token_id": V - 3, "eos_token_id": V - 1}
+    files = {"config.json": json.dumps(cfg, indent=1).encode(),
+             "model.safetensors": st_save(W, metadata={"format": "pt"})}
+    return {"files": {k: base64.b64encode(v).decode() for k, v in files.items()}}
+
+
 def main():
     if "--frequencies" in sys.argv:
         json.dump(transformers_frequencies(), sys.stdout)
         return
     sys.path.insert(0, HERE)
     import make_logit_fixtures as mlf
-    from safetensors.numpy import save as st_save
 
     # (a)
     freqs = json.loads(subprocess.run([TRANSFORMERS_PYTHON, os.path.abspath(__file__), "--frequencies"],
@@ -192,7 +241,7 @@ def main():
     rng = np.random.default_rng(31)
     W = tiny_weights(rng, V)
     path = "/tmp/loupe-random_llama3.gguf"
-    write_gguf(path, W, factors, tokens, token_types, merges)
+    write_gguf(path, W, tokens, token_types, merges, factors=factors)
     with open(path, "rb") as g, open(os.path.join(OUT, "random_llama3.gguf.json"), "w") as f:
         json.dump({"file": "random_llama3.gguf", "base64": base64.b64encode(g.read()).decode("ascii")}, f)
     print(f"wrote {path} ({os.path.getsize(path)} bytes, vocab {V})")
@@ -206,41 +255,15 @@ def main():
         def rope(self, x, pos, base):
             n = self.rot
             inv = base ** (-np.arange(0, n, 2, dtype=np.float64) / n) / self.factors
-            ang = pos[:, None] * inv[None, :]
-            c, s = np.cos(ang)[:, None, :], np.sin(ang)[:, None, :]
-            y = x.copy()
-            a, b = x[..., 0:n:2], x[..., 1:n:2]
-            y[..., 0:n:2] = a * c - b * s
-            y[..., 1:n:2] = a * s + b * c
-            return y
+            return rotate_adjacent(x, n, pos[:, None] * inv[None, :])
 
-    prng = np.random.default_rng(131)
-    prompts = [prng.integers(0, V - 3, size=n).tolist() for n in (20, 48, 96)]
-    fx = mlf.fixture("random-llama3", "random_llama3.gguf", prompts, mlf.LlamaCpp(path), Llama3Numpy(path), False)
-    # The same reference without the factors (plain RoPE): how far the scaling moves the numbers.
-    plain = mlf.NumpyDecoder(path)
-    moved = 0.0
-    for p, ids in zip(fx["prompts"], prompts):
-        lp = mlf.log_softmax(plain.logits(ids))
-        for t, (top, vals) in enumerate(zip(p["top_ids"], p["top_logprobs"])):
-            moved = max(moved, float(np.max(np.abs(lp[t, top] - np.array(vals)))))
-    fx["without_factors_max_abs_logprob_diff"] = round(moved, 6)
-    print(f"  without the factors the top-50 log-probabilities move by up to {moved:.3f}")
+    fx = scaled_logits("random-llama3", path, Llama3Numpy(path), 131, "without_factors")
     with open(os.path.join(OUT, "logits_llama3.json"), "w") as f:
         json.dump(fx, f, separators=(",", ":"))
 
     # The same model as a Hugging Face folder.
-    cfg = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": TINY["d"],
-           "intermediate_size": TINY["ff"], "num_hidden_layers": TINY["layers"],
-           "num_attention_heads": TINY["heads"], "num_key_value_heads": TINY["kv"], "head_dim": TINY["hd"],
-           "vocab_size": V, "max_position_embeddings": TINY["context"], "rms_norm_eps": 1e-5,
-           "rope_theta": CONFIGS[2][1], "rope_scaling": CONFIGS[2][3], "tie_word_embeddings": False,
-           "hidden_act": "silu", "attention_bias": False, "mlp_bias": False, "torch_dtype": "float32",
-           "bos_token_id": V - 3, "eos_token_id": V - 1}
-    files = {"config.json": json.dumps(cfg, indent=1).encode(),
-             "model.safetensors": st_save(W, metadata={"format": "pt"})}
     with open(os.path.join(OUT, "hf_checkpoint_llama3.json"), "w") as f:
-        json.dump({"files": {k: base64.b64encode(v).decode() for k, v in files.items()}}, f)
+        json.dump(hf_folder(W, V, CONFIGS[2][1], CONFIGS[2][3]), f)
     for n in ("rope_llama3.json", "random_llama3.gguf.json", "logits_llama3.json", "hf_checkpoint_llama3.json"):
         print(n, os.path.getsize(os.path.join(OUT, n)), "bytes")
 

@@ -91,55 +91,6 @@ def yarn_numpy(base, n, factor, orig, beta_fast=32.0, beta_slow=1.0):
     return inv, (0.1 * math.log(factor) + 1 if factor > 1 else 1.0)
 
 
-def write_gguf(path, W, tokens, token_types, merges, tiny, rs):
-    from gguf import GGUFWriter, RopeScalingType
-    w = GGUFWriter(path, "llama")
-    w.add_name("loupe-random-yarn")
-    w.add_block_count(tiny["layers"])
-    w.add_context_length(tiny["context"])
-    w.add_embedding_length(tiny["d"])
-    w.add_feed_forward_length(tiny["ff"])
-    w.add_head_count(tiny["heads"])
-    w.add_head_count_kv(tiny["kv"])
-    w.add_rope_dimension_count(tiny["hd"])
-    w.add_rope_freq_base(CONFIGS[3][1])
-    # As convert_hf_to_gguf.py writes a "yarn" rope_scaling.
-    w.add_rope_scaling_type(RopeScalingType.YARN)
-    w.add_rope_scaling_factor(rs["factor"])
-    w.add_rope_scaling_orig_ctx_len(rs["original_max_position_embeddings"])
-    w.add_layer_norm_rms_eps(1e-5)
-    w.add_file_type(0)
-    V = len(tokens)
-    w.add_vocab_size(V)
-    w.add_tokenizer_model("gpt2")
-    w.add_tokenizer_pre("qwen2")
-    w.add_token_list(tokens)
-    w.add_token_types(token_types)
-    w.add_token_merges(merges)
-    w.add_bos_token_id(V - 3)
-    w.add_eos_token_id(V - 1)
-    w.add_add_bos_token(False)
-    import make_rope_llama3 as l3
-    w.add_tensor("token_embd.weight", W["model.embed_tokens.weight"])
-    w.add_tensor("output_norm.weight", W["model.norm.weight"])
-    w.add_tensor("output.weight", W["lm_head.weight"])
-    names = {"input_layernorm": "attn_norm", "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k",
-             "self_attn.v_proj": "attn_v", "self_attn.o_proj": "attn_output", "post_attention_layernorm": "ffn_norm",
-             "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down"}
-    for l in range(tiny["layers"]):
-        for hf, gg in names.items():
-            a = W[f"model.layers.{l}.{hf}.weight"]
-            if hf == "self_attn.q_proj":
-                a = l3.permute_to_gguf(a, tiny["heads"])
-            elif hf == "self_attn.k_proj":
-                a = l3.permute_to_gguf(a, tiny["kv"])
-            w.add_tensor(f"blk.{l}.{gg}.weight", np.ascontiguousarray(a))
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
-
-
 def main():
     if "--frequencies" in sys.argv:
         json.dump(transformers_yarn(), sys.stdout)
@@ -147,7 +98,6 @@ def main():
     sys.path.insert(0, HERE)
     import make_logit_fixtures as mlf
     import make_rope_llama3 as l3
-    from safetensors.numpy import save as st_save
 
     # (a) transformers, and the float64 formula the numpy decoder uses, side by side.
     freqs = json.loads(subprocess.run([TRANSFORMERS_PYTHON, os.path.abspath(__file__), "--frequencies"],
@@ -169,7 +119,15 @@ def main():
     V = len(tokens)
     W = l3.tiny_weights(np.random.default_rng(31), V)
     path = "/tmp/loupe-random_yarn.gguf"
-    write_gguf(path, W, tokens, token_types, merges, tiny, rs)
+    def yarn_metadata(w):
+        # As convert_hf_to_gguf.py writes a "yarn" rope_scaling.
+        from gguf import RopeScalingType
+        w.add_rope_scaling_type(RopeScalingType.YARN)
+        w.add_rope_scaling_factor(rs["factor"])
+        w.add_rope_scaling_orig_ctx_len(rs["original_max_position_embeddings"])
+
+    assert CONFIGS[3][1] == l3.CONFIGS[2][1], "the tiny model's rope_theta is make_rope_llama3's"
+    l3.write_gguf(path, W, tokens, token_types, merges, name="loupe-random-yarn", rope_metadata=yarn_metadata)
     with open(path, "rb") as g, open(os.path.join(OUT, "random_yarn.gguf.json"), "w") as f:
         json.dump({"file": "random_yarn.gguf", "base64": base64.b64encode(g.read()).decode("ascii")}, f)
     print(f"wrote {path} ({os.path.getsize(path)} bytes, vocab {V})")
@@ -179,40 +137,15 @@ def main():
         def rope(self, x, pos, base):
             n = self.rot
             inv, mag = yarn_numpy(base, n, rs["factor"], rs["original_max_position_embeddings"])
-            ang = pos[:, None] * inv[None, :]
-            c, s = (mag * np.cos(ang))[:, None, :], (mag * np.sin(ang))[:, None, :]
-            y = x.copy()
-            a, b = x[..., 0:n:2], x[..., 1:n:2]
-            y[..., 0:n:2] = a * c - b * s
-            y[..., 1:n:2] = a * s + b * c
-            return y
+            return l3.rotate_adjacent(x, n, pos[:, None] * inv[None, :], mag)
 
-    prng = np.random.default_rng(137)
-    prompts = [prng.integers(0, V - 3, size=n).tolist() for n in (20, 48, 96)]
-    fx = mlf.fixture("random-yarn", "random_yarn.gguf", prompts, mlf.LlamaCpp(path), YarnNumpy(path), False)
-    plain = mlf.NumpyDecoder(path)
-    moved = 0.0
-    for p, ids in zip(fx["prompts"], prompts):
-        lp = mlf.log_softmax(plain.logits(ids))
-        for t, (top, vals) in enumerate(zip(p["top_ids"], p["top_logprobs"])):
-            moved = max(moved, float(np.max(np.abs(lp[t, top] - np.array(vals)))))
-    fx["without_yarn_max_abs_logprob_diff"] = round(moved, 6)
-    print(f"  without YaRN the top-50 log-probabilities move by up to {moved:.3f}")
+    fx = l3.scaled_logits("random-yarn", path, YarnNumpy(path), 137, "without_yarn")
     with open(os.path.join(OUT, "logits_yarn.json"), "w") as f:
         json.dump(fx, f, separators=(",", ":"))
 
     # (c) the same weights as a Hugging Face folder.
-    cfg = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": tiny["d"],
-           "intermediate_size": tiny["ff"], "num_hidden_layers": tiny["layers"],
-           "num_attention_heads": tiny["heads"], "num_key_value_heads": tiny["kv"], "head_dim": tiny["hd"],
-           "vocab_size": V, "max_position_embeddings": tiny["context"], "rms_norm_eps": 1e-5,
-           "rope_theta": CONFIGS[3][1], "rope_scaling": rs, "tie_word_embeddings": False,
-           "hidden_act": "silu", "attention_bias": False, "mlp_bias": False, "torch_dtype": "float32",
-           "bos_token_id": V - 3, "eos_token_id": V - 1}
-    files = {"config.json": json.dumps(cfg, indent=1).encode(),
-             "model.safetensors": st_save(W, metadata={"format": "pt"})}
     with open(os.path.join(OUT, "hf_checkpoint_yarn.json"), "w") as f:
-        json.dump({"files": {k: base64.b64encode(v).decode() for k, v in files.items()}}, f)
+        json.dump(l3.hf_folder(W, V, CONFIGS[3][1], rs), f)
     for n in ("rope_yarn.json", "random_yarn.gguf.json", "logits_yarn.json", "hf_checkpoint_yarn.json"):
         print(n, os.path.getsize(os.path.join(OUT, n)), "bytes")
 

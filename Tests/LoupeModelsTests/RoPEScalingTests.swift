@@ -53,6 +53,36 @@ final class RoPEScalingTests: XCTestCase {
         return c
     }
 
+    /// A fixture's Hugging Face folder (base64 files in a JSON) unpacked into a temporary folder.
+    func hfFolder(_ fixture: String) throws -> URL {
+        let url = try XCTUnwrap(Bundle.module.url(forResource: fixture, withExtension: "json", subdirectory: "Fixtures"))
+        let obj = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        let files = try XCTUnwrap(obj["files"] as? [String: String])
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-\(fixture)-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        for (name, b64) in files { try XCTUnwrap(Data(base64Encoded: b64)).write(to: dir.appendingPathComponent(name)) }
+        return dir
+    }
+
+    /// `m` against llama.cpp's numbers, and `plain` (the same weights without the scaling) far from them: the
+    /// prompts reach positions where the scaling matters, so the test sees it.
+    func checkScaling(_ m: LanguageModel, plain: LanguageModel, _ fx: LogitsTests.Fixture, _ what: String) throws {
+        let worst = try check(m, fx)
+        let without = try check(plain, fx, assert: false)
+        print("\(what): max |Δ log-softmax| over the top-50 = \(String(format: "%.5f", worst)) (\(fx.reference)); "
+              + "without the scaling \(String(format: "%.3f", without))")
+        XCTAssertGreaterThan(without, 20 * LogitsTests.tolerance, "\(what): the prompts do not show the scaling")
+    }
+
+    /// `m` with its configuration edited: the same weights and tokenizer.
+    func edited(_ m: LanguageModel, _ edit: (inout ModelConfig) -> Void) -> LanguageModel {
+        var c = m.config
+        edit(&c)
+        return LanguageModel(path: m.path, file: m.file, config: c, tokenizer: m.tokenizer, embedding: m.embedding,
+                             output: m.output, outputNorm: m.outputNorm, blocks: m.blocks)
+    }
+
     func maxRelative(_ a: [Double], _ b: [Double]) -> Double {
         zip(a, b).map { abs($0 - $1) / abs($1) }.max() ?? .infinity
     }
@@ -156,28 +186,11 @@ final class RoPEScalingTests: XCTestCase {
 
     func testRandomLlama3GGUFMatchesLlamaCpp() throws {
         let m = try Self.llama3GGUF()
-        let fx = try logitsFixture()
-        let worst = try check(m, fx)
-        // The same weights with the factors dropped must miss the reference by far: the test sees the scaling.
-        var plainConfig = m.config
-        plainConfig.ropeFreqFactors = nil
-        let plain = LanguageModel(path: m.path, file: m.file, config: plainConfig, tokenizer: m.tokenizer,
-                                  embedding: m.embedding, output: m.output, outputNorm: m.outputNorm, blocks: m.blocks)
-        let without = try check(plain, fx, assert: false)
-        print("random-llama3 GGUF: max |Δ log-softmax| over the top-50 = \(String(format: "%.5f", worst)) (\(fx.reference)); "
-              + "without the factors \(String(format: "%.3f", without))")
-        XCTAssertGreaterThan(without, 20 * LogitsTests.tolerance, "the prompts do not reach positions where scaling matters")
+        try checkScaling(m, plain: edited(m) { $0.ropeFreqFactors = nil }, try logitsFixture(), "random-llama3 GGUF")
     }
 
     func testHFFolderLlama3MatchesLlamaCpp() throws {
-        let url = try XCTUnwrap(Bundle.module.url(forResource: "hf_checkpoint_llama3", withExtension: "json",
-                                                  subdirectory: "Fixtures"))
-        let obj = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
-        let files = try XCTUnwrap(obj["files"] as? [String: String])
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-hf-llama3-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
-        for (name, b64) in files { try XCTUnwrap(Data(base64Encoded: b64)).write(to: dir.appendingPathComponent(name)) }
+        let dir = try hfFolder("hf_checkpoint_llama3")
 
         let m = try LanguageModel.load(huggingFace: dir.path)
         let hfFactors = try XCTUnwrap(m.config.ropeFreqFactors)
@@ -239,10 +252,7 @@ extension RoPEScalingTests {
             return zip(x, y).map { Double(abs($0 - $1)) }.max()! / scale
         }
         XCTAssertLessThan(relative(trained, engine), 1e-4, "autograd logits vs inference engine (llama3 RoPE)")
-        var plainConfig = m.config
-        plainConfig.ropeFreqFactors = nil
-        let plain = LanguageModel(path: m.path, file: m.file, config: plainConfig, tokenizer: m.tokenizer,
-                                  embedding: m.embedding, output: m.output, outputNorm: m.outputNorm, blocks: m.blocks)
+        let plain = edited(m) { $0.ropeFreqFactors = nil }
         let unscaled = try Autograd.noGrad { try TrainableModel(plain).logits(ids) }
         XCTAssertGreaterThan(relative(unscaled, engine), 1e-2, "the prompt does not reach positions where scaling matters")
 
@@ -320,29 +330,14 @@ extension RoPEScalingTests {
         let m = try Self.yarnGGUF()
         let y = try XCTUnwrap(m.config.yarnRoPE)
         XCTAssertEqual(y, YaRNRoPEScaling(factor: 8, originalContext: 64))
-        let fx = try json("logits_yarn", as: LogitsTests.Fixture.self)
-        let worst = try check(m, fx)
-        var plainConfig = m.config
-        plainConfig.yarnRoPE = nil
-        let plain = LanguageModel(path: m.path, file: m.file, config: plainConfig, tokenizer: m.tokenizer,
-                                  embedding: m.embedding, output: m.output, outputNorm: m.outputNorm, blocks: m.blocks)
-        let without = try check(plain, fx, assert: false)
-        print("random-yarn GGUF: max |Δ log-softmax| over the top-50 = \(String(format: "%.5f", worst)) (\(fx.reference)); "
-              + "without YaRN \(String(format: "%.3f", without))")
-        XCTAssertGreaterThan(without, 20 * LogitsTests.tolerance, "the prompts do not show the scaling")
+        try checkScaling(m, plain: edited(m) { $0.yarnRoPE = nil }, try json("logits_yarn", as: LogitsTests.Fixture.self),
+                         "random-yarn GGUF")
     }
 
     /// The same weights as a Hugging Face folder with the "yarn" rope_scaling: the same scaling as the GGUF file,
     /// the same llama.cpp numbers; the autograd forward applies it too; exports (safetensors and GGUF) keep it.
     func testHFFolderYaRNMatchesLlamaCppAndExports() throws {
-        let url = try XCTUnwrap(Bundle.module.url(forResource: "hf_checkpoint_yarn", withExtension: "json",
-                                                  subdirectory: "Fixtures"))
-        let obj = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
-        let files = try XCTUnwrap(obj["files"] as? [String: String])
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-hf-yarn-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
-        for (name, b64) in files { try XCTUnwrap(Data(base64Encoded: b64)).write(to: dir.appendingPathComponent(name)) }
+        let dir = try hfFolder("hf_checkpoint_yarn")
 
         let m = try LanguageModel.load(huggingFace: dir.path)
         try sameYaRN(m.config.yarnRoPE, try Self.yarnGGUF().config.yarnRoPE, "HF folder vs GGUF file")
