@@ -29,6 +29,8 @@ let package = Package(
     targets: [
         // OpenBLAS (BLAS + LAPACK), opened at run time so the core type can be chosen first.
         .target(name: "CBLAS", linkerSettings: [.linkedLibrary("dl")]),
+        // Software prefetch (one static inline C function) for the decode kernels.
+        .target(name: "CPrefetch"),
         .target(name: "LoupeTensor", dependencies: ["CBLAS"], swiftSettings: optimizedInDebug),
         // GNU readline for the REPL.
         .systemLibrary(name: "CReadline", providers: [.apt(["libreadline-dev"])]),
@@ -38,7 +40,7 @@ let package = Package(
         // SVG charts; depends on nothing of ours.
         .target(name: "LoupePlot", swiftSettings: kernelFlags),
         // GGUF and safetensors, tokenizers, architectures, inference, generation, hooks.
-        .target(name: "LoupeModels", dependencies: ["LoupeTensor", "CBLAS"], swiftSettings: optimizedInDebug),
+        .target(name: "LoupeModels", dependencies: ["LoupeTensor", "CBLAS", "CPrefetch"], swiftSettings: optimizedInDebug),
         // The research methods and metrics, one file per method.
         .target(name: "LoupeMethods", dependencies: ["LoupeTensor", "LoupeModels"], swiftSettings: optimizedInDebug),
         // Binds the Swift modules (tensors, models, methods, plots) into the language.

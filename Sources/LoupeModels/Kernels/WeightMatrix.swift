@@ -1,4 +1,5 @@
 import CBLAS
+import CPrefetch
 import Foundation
 import LoupeTensor
 
@@ -236,25 +237,39 @@ public final class WeightMatrix: @unchecked Sendable {
         for g in 0..<groups { out[g] = (loadX(x, 16 * g) + loadX(x, 16 * g + 8)).sum() }
     }
 
+    /// How far ahead of the row being read `dotRows` asks for the matrix's bytes (software prefetch). The hardware
+    /// prefetcher alone kept two cores at ~17-18 GB/s on Gemma-3's 178 MB Q8_0 head where a plain read of the same
+    /// bytes reaches 24-25; asking 4 KB ahead raised the Q8_0 kernel to 20-21 GB/s (3-12 KB all did about as well).
+    static let prefetchDistance = 4096
+
+    /// Asks for the `bytes` bytes at `p`, one request per cache line (never faults, even past the end).
+    @inline(__always)
+    static func prefetch(_ p: UnsafeRawPointer, bytes: Int) {
+        var o = 0
+        while o < bytes { loupe_prefetch(p + o); o += 64 }
+    }
+
     /// y[r] = row r . x for r in `range`: the hot loop, one kernel call per row, rows visited in file order so the
-    /// hardware prefetcher streams them. `xsum` is the input `prepareInput` made from x.
+    /// hardware prefetcher streams them, and each row's bytes `prefetchDistance` ahead requested before its kernel
+    /// runs. `xsum` is the input `prepareInput` made from x.
     func dotRows(_ range: Range<Int>, x: UnsafePointer<Float>, xsum: UnsafePointer<Float>,
                  y: UnsafeMutablePointer<Float>) {
-        let n = cols, rb = rowBytes, blocks = cols / type.blockSize
+        let n = cols, rb = rowBytes, blocks = cols / type.blockSize, ahead = Self.prefetchDistance
         let xl = xsum + blockSumCount  // lane-ordered x (Q4_0, Q4_1)
         var p = base + range.lowerBound * rb
+        @inline(__always) func next() { Self.prefetch(p + ahead, bytes: rb) }
         switch type {
-        case .f32: for r in range { y[r] = Dot.f32(p, x, n); p += rb }
-        case .f16: for r in range { y[r] = Dot.f16(p, x, n); p += rb }
-        case .bf16: for r in range { y[r] = Dot.bf16(p, x, n); p += rb }
-        case .q8_0: for r in range { y[r] = Dot.q8_0(p, x, blocks); p += rb }
-        case .q4_0: for r in range { y[r] = Dot.q4_0(p, xl, xsum, blocks); p += rb }
-        case .q4_1: for r in range { y[r] = Dot.q4_1(p, xl, xsum, blocks); p += rb }
-        case .q5_0: for r in range { y[r] = Dot.q5_0(p, x, xsum, blocks); p += rb }
-        case .q5_1: for r in range { y[r] = Dot.q5_1(p, x, xsum, blocks); p += rb }
-        case .q4_K: for r in range { y[r] = Dot.q4_K(p, x, xsum, blocks); p += rb }
-        case .q5_K: for r in range { y[r] = Dot.q5_K(p, x, xsum, blocks); p += rb }
-        case .q6_K: for r in range { y[r] = Dot.q6_K(p, x, xsum, blocks); p += rb }
+        case .f32: for r in range { next(); y[r] = Dot.f32(p, x, n); p += rb }
+        case .f16: for r in range { next(); y[r] = Dot.f16(p, x, n); p += rb }
+        case .bf16: for r in range { next(); y[r] = Dot.bf16(p, x, n); p += rb }
+        case .q8_0: for r in range { next(); y[r] = Dot.q8_0(p, x, blocks); p += rb }
+        case .q4_0: for r in range { next(); y[r] = Dot.q4_0(p, xl, xsum, blocks); p += rb }
+        case .q4_1: for r in range { next(); y[r] = Dot.q4_1(p, xl, xsum, blocks); p += rb }
+        case .q5_0: for r in range { next(); y[r] = Dot.q5_0(p, x, xsum, blocks); p += rb }
+        case .q5_1: for r in range { next(); y[r] = Dot.q5_1(p, x, xsum, blocks); p += rb }
+        case .q4_K: for r in range { next(); y[r] = Dot.q4_K(p, x, xsum, blocks); p += rb }
+        case .q5_K: for r in range { next(); y[r] = Dot.q5_K(p, x, xsum, blocks); p += rb }
+        case .q6_K: for r in range { next(); y[r] = Dot.q6_K(p, x, xsum, blocks); p += rb }
         default: preconditionFailure("unsupported \(type) in \(name)")
         }
     }
