@@ -293,24 +293,18 @@ extension Dot {
 
     @inline(__always)
     static func q8_0(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ blocks: Int) -> Float {
-        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+        // Each block's d is read on its own (one vpinsrw and vcvtph2ps): gathering four blocks' d with `halves4`
+        // overlapped the first quants' load, which LLVM then rebuilt from the gathered words with five shuffles.
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
         var b = 0
-        while b + 4 <= blocks {
+        while b + 2 <= blocks {
             let p = w + 34 * b, xb = x + 32 * b
-            // Lanes 2k: block k's d (lanes 2k + 1 read its first two quants as a half and are never used).
-            let h = halves4(p, 34, 0)
-            a0.addProduct(q8(p + 2, xb), SIMD8(repeating: h[0]))
-            a1.addProduct(q8(p + 36, xb + 32), SIMD8(repeating: h[2]))
-            a2.addProduct(q8(p + 70, xb + 64), SIMD8(repeating: h[4]))
-            a3.addProduct(q8(p + 104, xb + 96), SIMD8(repeating: h[6]))
-            b += 4
+            a0.addProduct(q8(p + 2, xb), SIMD8(repeating: loadHalf(p)))
+            a1.addProduct(q8(p + 36, xb + 32), SIMD8(repeating: loadHalf(p, 34)))
+            b += 2
         }
-        while b < blocks {
-            let p = w + 34 * b
-            a0.addProduct(q8(p + 2, x + 32 * b), SIMD8(repeating: loadHalf(p)))
-            b += 1
-        }
-        return hsum((a0 + a1) + (a2 + a3))
+        if b < blocks { a0.addProduct(q8(w + 34 * b + 2, x + 32 * b), SIMD8(repeating: loadHalf(w + 34 * b))) }
+        return hsum(a0 + a1)
     }
 
     /// The shared loop of the nibble formats: `bytes` per block, header halves at 0 (d, and m for the _1 formats),
