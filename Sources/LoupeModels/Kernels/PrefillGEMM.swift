@@ -60,8 +60,9 @@ enum PrefillGEMM {
                 KernelPool.shared.run(count: kBlocks * tokenBlocks, chunk: 1, parallel: parallel) { range in
                     for b in range {
                         let k0 = (b / tokenBlocks) * kc0, t0 = (b % tokenBlocks) * tileTokens
-                        pack(xs, cols: K, tokens: ts, k0: k0, kc: Swift.min(kc0, K - k0), t0: t0,
-                             tw: Swift.min(tileTokens, tsPad - t0), into: packed + k0 * tsPad + t0 * Swift.min(kc0, K - k0))
+                        let kc = Swift.min(kc0, K - k0)
+                        pack(xs, cols: K, tokens: ts, k0: k0, kc: kc, t0: t0, tw: Swift.min(tileTokens, tsPad - t0),
+                             into: packed + k0 * tsPad + t0 * kc)
                     }
                 }
                 KernelPool.shared.run(count: chunks, chunk: 1, parallel: parallel) { range, thread in
@@ -101,7 +102,7 @@ enum PrefillGEMM {
                       y: UnsafeMutablePointer<Float>) {
         let K = w.cols, R = w.rows
         let r0 = c * chunkRows, n = Swift.min(chunkRows, R - r0), nPad = roundUp(n, tileRows)
-        for r in 0..<n { BlockDecode.row(w.type, w.base + (r0 + r) * w.rowBytes, count: K, into: wc + r * K) }
+        for r in 0..<n { w.row(r0 + r, into: wc + r * K) }
         if nPad > n { (wc + n * K).update(repeating: 0, count: (nPad - n) * K) }  // the last chunk's odd rows
         var k0 = 0
         while k0 < K {
